@@ -1,0 +1,88 @@
+"""System checks for a MIDDLEWARE setting that would break the library's guarantees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from .conf import lazy_paths
+
+DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
+SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+OURS_AUTH = "async_auth_views.middleware.AuthenticationMiddleware"
+OURS_LOGIN_REQUIRED = "async_auth_views.middleware.LoginRequiredMiddleware"
+
+
+def _index(class_path: str, middleware: list[str], *, exact: bool = False) -> int:
+    """Index of ``class_path`` (or of a subclass, unless ``exact``) in ``middleware``."""
+    cls = import_string(class_path)
+    for index, path in enumerate(middleware):
+        if path == class_path:
+            return index
+        if exact:
+            continue
+        try:
+            candidate = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(candidate, type) and issubclass(candidate, cls):
+            return index
+    return -1
+
+
+@checks.register(checks.Tags.security)
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = _index(OURS_AUTH, middleware)
+    if ours == -1:
+        return []
+    errors: list[checks.CheckMessage] = []
+    if _index(DJANGO_AUTH, middleware, exact=True) != -1:
+        errors.append(
+            checks.Error(
+                f"MIDDLEWARE contains both '{DJANGO_AUTH}' and '{OURS_AUTH}'.",
+                hint=f"Remove '{DJANGO_AUTH}': '{OURS_AUTH}' replaces it.",
+                id="async_auth_views.E001",
+            )
+        )
+    session = _index(SESSION, middleware)
+    if session == -1 or session > ours:
+        errors.append(
+            checks.Error(
+                f"'{SESSION}' must be before '{OURS_AUTH}' in MIDDLEWARE.",
+                hint="The authentication middleware reads the session it sets up.",
+                id="async_auth_views.E002",
+            )
+        )
+    login_required = _index(OURS_LOGIN_REQUIRED, middleware)
+    if login_required != -1 and login_required < ours:
+        errors.append(
+            checks.Error(
+                f"'{OURS_LOGIN_REQUIRED}' must be after '{OURS_AUTH}' in MIDDLEWARE.",
+                id="async_auth_views.E003",
+            )
+        )
+    if _index(DJANGO_LOGIN_REQUIRED, middleware, exact=True) != -1:
+        errors.append(
+            checks.Warning(
+                f"'{DJANGO_LOGIN_REQUIRED}' checks the user in a thread on async "
+                "requests.",
+                hint=f"Use '{OURS_LOGIN_REQUIRED}', which does not.",
+                id="async_auth_views.W001",
+            )
+        )
+    return errors
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        lazy_paths()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="async_auth_views.E004")]
+    return []

@@ -1,0 +1,104 @@
+"""Permission checks that ask every backend, in one thread hop at most.
+
+Django's ``user.ahas_perms()`` skips any backend without async methods (so
+django-guardian's ``ObjectPermissionBackend`` answers False to it and True to
+``has_perms()``), and its ``ModelBackend`` pays one thread hop per query. Here
+the check is answered inline when no backend would touch the database, with
+``ahas_perms()`` when every backend is natively async, and otherwise with the
+sync ``has_perms()`` in one thread, which consults every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib import auth
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser, PermissionsMixin
+from django.core.exceptions import ImproperlyConfigured
+
+from .resolver import UserType
+
+# ModelBackend's methods that decide has_perm(); a subclass that overrides none
+# of them answers from the user's permission cache once it is loaded.
+_MODEL_BACKEND_METHODS = (
+    "has_perm",
+    "get_all_permissions",
+    "get_user_permissions",
+    "get_group_permissions",
+    "_get_permissions",
+    "_get_user_permissions",
+    "_get_group_permissions",
+)
+_DJANGO_HAS_PERM = {PermissionsMixin.has_perm, AnonymousUser.has_perm}
+_DJANGO_HAS_PERMS = {PermissionsMixin.has_perms, AnonymousUser.has_perms}
+_DJANGO_BACKENDS_MODULE = ModelBackend.__module__
+
+
+def permission_list(permission_required: Any, owner: object) -> tuple[str, ...]:
+    """``permission_required`` as a tuple, with Django's error when it is unset."""
+    if permission_required is None:
+        name = type(owner).__name__
+        raise ImproperlyConfigured(
+            f"{name} is missing the permission_required attribute. Define "
+            f"{name}.permission_required, or override "
+            f"{name}.get_permission_required()."
+        )
+    if isinstance(permission_required, str):
+        return (permission_required,)
+    return tuple(permission_required)
+
+
+def _uses_django_checks(user: UserType) -> bool:
+    cls = type(user)
+    return cls.has_perm in _DJANGO_HAS_PERM and cls.has_perms in _DJANGO_HAS_PERMS
+
+
+def _is_plain_model_backend(backend: object) -> bool:
+    if not isinstance(backend, ModelBackend):
+        return False
+    return all(
+        getattr(type(backend), name) is getattr(ModelBackend, name)
+        for name in _MODEL_BACKEND_METHODS
+    )
+
+
+def _model_backend_needs_no_query(user: UserType, obj: Any) -> bool:
+    # ModelBackend answers these without a query (see ModelBackend._get_permissions).
+    return (
+        not user.is_active
+        or user.is_anonymous
+        or obj is not None
+        or hasattr(user, "_perm_cache")
+    )
+
+
+def _is_native_async(backend: object) -> bool:
+    ahas_perm = getattr(type(backend), "ahas_perm", None)
+    return ahas_perm is not None and ahas_perm.__module__ != _DJANGO_BACKENDS_MODULE
+
+
+def _permission_backends() -> list[object]:
+    return [b for b in auth.get_backends() if hasattr(b, "has_perm")]
+
+
+def has_perms(user: UserType, perms: Iterable[str], obj: Any = None) -> bool:
+    """Whether ``user`` holds every permission in ``perms`` (on ``obj``), as Django decides."""
+    return bool(user.has_perms(perms, obj))
+
+
+async def ahas_perms(user: UserType, perms: Iterable[str], obj: Any = None) -> bool:
+    """See has_perms(). No thread hop when no backend would query, else one at most."""
+    perms = tuple(perms)
+    if _uses_django_checks(user):
+        if user.is_active and getattr(user, "is_superuser", False):
+            return True
+        backends = _permission_backends()
+        if all(_is_plain_model_backend(b) for b in backends):
+            if _model_backend_needs_no_query(user, obj):
+                return has_perms(user, perms, obj)
+        elif all(_is_native_async(b) for b in backends):
+            return bool(await user.ahas_perms(perms, obj))
+    return await sync_to_async(has_perms)(user, perms, obj)

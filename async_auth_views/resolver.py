@@ -1,0 +1,84 @@
+"""Who the user is: one resolution for HTTP requests and Channels scopes.
+
+The work is delegated to Django's own ``django.contrib.auth.get_user()``, run
+once in a thread, so session-hash verification, ``SECRET_KEY_FALLBACKS``,
+inactive users and backend checks are Django's, not a copy that can drift.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Union
+
+from asgiref.sync import sync_to_async
+from django.contrib import auth
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.sessions.backends.base import SessionBase
+
+    UserType = Union[AbstractBaseUser, AnonymousUser]
+else:
+    UserType = Any
+
+
+class _SessionOnly:
+    """The one part of a request that ``django.contrib.auth.get_user()`` reads."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: SessionBase) -> None:
+        self.session = session
+
+
+def session_may_name_user(session: SessionBase) -> bool:
+    """False when the session certainly names no user, so that needs no I/O to say."""
+    loaded = getattr(session, "_session_cache", None)
+    if loaded is not None:
+        return SESSION_KEY in loaded
+    return session.session_key is not None
+
+
+def resolve_user(session: SessionBase) -> UserType:
+    """Return the user the session names, or ``AnonymousUser``, as Django does."""
+    return auth.get_user(_SessionOnly(session))  # type: ignore[arg-type]
+
+
+async def aresolve_user(session: SessionBase) -> UserType:
+    """See resolve_user(). One thread hop at most, none for a session with no key."""
+    if not session_may_name_user(session):
+        return AnonymousUser()
+    return await sync_to_async(resolve_user)(session)
+
+
+def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"{type(request).__name__} has no user: the authentication middleware is "
+        "not installed. Add 'async_auth_views.middleware.AuthenticationMiddleware' "
+        "to MIDDLEWARE, after 'django.contrib.sessions.middleware.SessionMiddleware'."
+    )
+
+
+def request_user(request: HttpRequest) -> UserType:
+    """``request.user``, with a clear error when no middleware set it."""
+    if not hasattr(request, "user"):
+        raise _missing_middleware(request)
+    return request.user
+
+
+async def arequest_user(request: HttpRequest) -> UserType:
+    """See request_user(). Leaves ``request.user`` concrete, so sync code reads it freely.
+
+    Under Django's own middleware ``request.user`` is a lazy object with a cache
+    of its own; replacing it with the user ``auser()`` resolved means one user
+    object (and one permission cache) per request, and no query from sync code.
+    """
+    auser = getattr(request, "auser", None)
+    if auser is None:
+        raise _missing_middleware(request)
+    user: UserType = await auser()
+    request.user = user
+    return user

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The project's two commands, for a fresh clone with Python 3.10+ and nothing else.
+
+    python3 run.py demo   set up and serve the example site on http://127.0.0.1:8000
+    python3 run.py test   set up tox and run every test environment this machine can
+
+Each command creates the virtualenv it needs (``.venv-demo``, ``.venv-tools``)
+the first time and reuses it after.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _venv(name: str, *requirements: str) -> Path:
+    """Create ``ROOT/name`` with ``requirements`` installed; return its python."""
+    path = ROOT / name
+    python = path / ("Scripts" if os.name == "nt" else "bin") / "python"
+    marker = path / ".requirements"
+    wanted = "\n".join(requirements)
+    if not python.exists():
+        print(f"Creating {path.name} ...", flush=True)
+        venv.create(path, with_pip=True)
+    if not marker.exists() or marker.read_text() != wanted:
+        _run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        _run(python, "-m", "pip", "install", "--quiet", *requirements)
+        marker.write_text(wanted)
+    return python
+
+
+def _run(*args: object, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def demo() -> None:
+    """Serve the example site with uvicorn on 127.0.0.1:8000."""
+    python = _venv(".venv-demo", "-e", f"{ROOT}[channels,example]")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "example")}
+    manage = ROOT / "example" / "manage.py"
+    _run(python, manage, "migrate", "--noinput", "--verbosity", "0", env=env)
+    _run(python, manage, "demo_users", env=env)
+    print("Serving the example site on http://127.0.0.1:8000/ (Ctrl+C to stop)")
+    _run(
+        python, "-m", "uvicorn", "example_site.asgi:application",
+        "--host", "127.0.0.1", "--port", os.environ.get("PORT", "8000"),
+        cwd=ROOT / "example", env=env,
+    )  # fmt: skip
+
+
+def test() -> None:
+    """Run tox; in CI (``CI=true``) a missing interpreter fails instead of skipping."""
+    python = _venv(".venv-tools", "tox>=4.20")
+    args = [python, "-m", "tox", "run"]
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        args.append("--skip-missing-interpreters=false")
+    _run(*args, *sys.argv[2:])
+
+
+COMMANDS = {"demo": demo, "test": test}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    COMMANDS[sys.argv[1]]()
