@@ -36,7 +36,9 @@ def _index(class_path: str, middleware: list[str], *, exact: bool = False) -> in
 
 
 @checks.register(checks.Tags.security)
-def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def check_middleware(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     ours = _index(OURS_AUTH, middleware)
     if ours == -1:

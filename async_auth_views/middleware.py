@@ -11,7 +11,7 @@ returns that same object.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -26,7 +26,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject, empty
 
 from .conf import lazy_paths
-from .resolver import UserType, aresolve_user, arequest_user, resolve_user
+from .resolver import UserType, arequest_user, aresolve_user, resolve_user
 
 GetResponse = Callable[[HttpRequest], Any]
 

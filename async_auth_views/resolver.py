@@ -7,7 +7,7 @@ inactive users and backend checks are Django's, not a copy that can drift.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import auth
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.sessions.backends.base import SessionBase
 
-    UserType = Union[AbstractBaseUser, AnonymousUser]
+    UserType = AbstractBaseUser | AnonymousUser
 else:
     UserType = Any
 

@@ -1,6 +1,6 @@
 """Models for tests that need a custom user model or an object to hold permissions on."""
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager
 from django.db import models
 
 
@@ -12,8 +12,11 @@ class EmailUserManager(BaseUserManager["EmailUser"]):
         return user
 
 
-class EmailUser(AbstractBaseUser, PermissionsMixin):
-    """A custom AUTH_USER_MODEL keyed by a UUID-free email address."""
+class EmailUser(AbstractBaseUser):
+    """A custom AUTH_USER_MODEL that logs in by email address.
+
+    No PermissionsMixin: its relations would clash with auth.User's.
+    """
 
     email = models.EmailField(unique=True)
     is_active = models.BooleanField(default=True)

@@ -10,6 +10,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "guardian",
     "async_auth_views",
     "tests",
 ]
@@ -48,3 +49,6 @@ TEMPLATES = [
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+# django-guardian, for object permissions; no anonymous user row.
+ANONYMOUS_USER_NAME = None

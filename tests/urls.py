@@ -6,4 +6,4 @@ def login(request):
     return HttpResponse("login page")
 
 
-urlpatterns = [path("login/", login)]
+urlpatterns = [path("login/", login, name="login-page")]
