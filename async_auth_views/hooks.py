@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from inspect import isawaitable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 
@@ -44,7 +44,7 @@ async def aresult(result: T | Awaitable[T]) -> T:
     """Await ``result`` if it is awaitable (a hook known to do no I/O, called inline)."""
     if isawaitable(result):
         return await result
-    return cast(T, result)
+    return result
 
 
 def is_overridden(instance: object, name: str, base: type) -> bool:

@@ -31,7 +31,7 @@ from .resolver import UserType, arequest_user, aresolve_user, resolve_user
 GetResponse = Callable[[HttpRequest], Any]
 
 
-class _LazyUser(SimpleLazyObject):
+class _LazyUser(SimpleLazyObject):  # type: ignore[type-arg]
     """Django's lazy ``request.user``, marked as ours so ``auser()`` can share its cache."""
 
 
@@ -59,7 +59,7 @@ def _require_session(request: HttpRequest, middleware: object) -> None:
 
 
 def _set_lazy_user(request: HttpRequest) -> None:
-    request.user = _LazyUser(lambda: resolve_user(request.session))
+    request.user = _LazyUser(lambda: resolve_user(request.session))  # type: ignore[assignment]
     request.auser = partial(_auser, request)
 
 
@@ -95,7 +95,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
             _set_user(request, await aresolve_user(request.session))
         else:
             _set_lazy_user(request)
-        response: HttpResponseBase = await self.get_response(request)
+        response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
         return response
 
 

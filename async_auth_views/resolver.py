@@ -17,10 +17,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
+    from typing import TypeAlias
+
+    from django.contrib.auth.models import _AnyUser
     from django.contrib.sessions.backends.base import SessionBase
 
-    UserType = AbstractBaseUser | AnonymousUser
+    # The active user model or AnonymousUser, as django-stubs types request.user.
+    UserType: TypeAlias = _AnyUser
 else:
     UserType = Any
 

@@ -62,7 +62,7 @@ class AsyncViewMixin:
         return await aresult(response)
 
 
-class AsyncView(AsyncViewMixin, View):
+class AsyncView(AsyncViewMixin, View):  # type: ignore[misc]  # dispatch() is async
     """Django's ``View``, async whatever its handlers are."""
 
 
