@@ -35,7 +35,8 @@ def counting_hops() -> Iterator[list[str]]:
     original = SyncToAsync.__call__
 
     async def counted(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:  # type: ignore[type-arg]
-        hops.append(getattr(self.func, "__qualname__", repr(self.func)))
+        func = self.func
+        hops.append(getattr(func, "__qualname__", None) or type(func).__qualname__)
         return await original(self, *args, **kwargs)
 
     SyncToAsync.__call__ = counted  # type: ignore[method-assign]
