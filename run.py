@@ -48,10 +48,11 @@ def demo() -> None:
     manage = ROOT / "example" / "manage.py"
     _run(python, manage, "migrate", "--noinput", "--verbosity", "0", env=env)
     _run(python, manage, "demo_users", env=env)
-    print("Serving the example site on http://127.0.0.1:8000/ (Ctrl+C to stop)")
+    port = os.environ.get("PORT", "8000")
+    print(f"Serving the example site on http://127.0.0.1:{port}/ (Ctrl+C to stop)")
     _run(
         python, "-m", "uvicorn", "example_site.asgi:application",
-        "--host", "127.0.0.1", "--port", os.environ.get("PORT", "8000"),
+        "--host", "127.0.0.1", "--port", port,
         cwd=ROOT / "example", env=env,
     )  # fmt: skip
 

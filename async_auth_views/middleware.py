@@ -103,7 +103,8 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     """Django's ``LoginRequiredMiddleware`` with a native async ``process_view``.
 
     Views marked with ``django.contrib.auth.decorators.login_not_required`` stay
-    public; a view's ``login_url`` and ``redirect_field_name`` are honoured.
+    public. The ``login_url`` and ``redirect_field_name`` that
+    ``login_required(...)`` sets on a view function are honoured.
     """
 
     def __init__(self, get_response: GetResponse) -> None:
@@ -120,7 +121,11 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         view_args: list[Any],
         view_kwargs: dict[str, Any],
     ) -> HttpResponseBase | None:
-        """See process_view()."""
+        """Redirect an anonymous request to the login page, unless the view is public.
+
+        The async twin of Django's ``process_view()``: it awaits the user
+        instead of reading it in a thread.
+        """
         if not getattr(view_func, "login_required", True):
             return None
         user = await arequest_user(request)

@@ -3,8 +3,9 @@
 The names, attributes and hooks are Django's (``django.contrib.auth.mixins``),
 so moving a project over is one import line. One class serves sync and async
 views: on an async view ``dispatch()`` returns a coroutine that resolves the
-user, runs the check without database access in the event loop, and only then
-dispatches. Hooks may be ``def`` or ``async def``; any exception in a check
+user, runs the check, and only then dispatches. Nothing queries the database in
+the event loop: a plain ``def`` hook that may query runs in a thread, in one hop
+per check; ``async def`` hooks are awaited. Any exception in a check
 propagates, so the view is never served when a check fails.
 """
 
@@ -37,9 +38,13 @@ Dispatch = Callable[..., Any]
 class AccessMixin(_Base):
     """The attributes and hooks shared by the access mixins, as in Django."""
 
+    #: Where anonymous users are sent; ``settings.LOGIN_URL`` when unset.
     login_url: str | None = None
+    #: The message of the ``PermissionDenied`` raised for a 403.
     permission_denied_message: str = ""
+    #: Answer 403 instead of redirecting anonymous users to the login page.
     raise_exception: bool = False
+    #: The query parameter that carries where the user was going.
     redirect_field_name: str | None = REDIRECT_FIELD_NAME
 
     def get_login_url(self) -> str:
@@ -63,7 +68,11 @@ class AccessMixin(_Base):
         return self.redirect_field_name
 
     def handle_no_permission(self) -> HttpResponseBase:
-        """403 for an authenticated user (or ``raise_exception``), else the login redirect."""
+        """403 for an authenticated user (or ``raise_exception``), else the login redirect.
+
+        Called in the event loop on async views: an override that queries the
+        database must be ``async def``.
+        """
         if self.raise_exception or request_user(self.request).is_authenticated:
             raise PermissionDenied(self.get_permission_denied_message())
         return login_redirect(
@@ -131,6 +140,7 @@ class PermissionRequiredMixin(AccessMixin):
     returns None by default, which checks model permissions as Django does.
     """
 
+    #: One permission (``"app_label.codename"``) or an iterable of them, all required.
     permission_required: str | Sequence[str] | None = None
 
     def get_permission_required(self) -> Sequence[str]:
@@ -189,6 +199,7 @@ class UserPassesTestMixin(AccessMixin):
     """
 
     def test_func(self) -> bool | Awaitable[bool]:
+        """Return whether the request may proceed; define it as ``def`` or ``async def``."""
         raise NotImplementedError(
             f"{self.__class__.__name__} is missing the implementation of the "
             "test_func() method."

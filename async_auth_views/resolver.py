@@ -38,7 +38,7 @@ class _SessionOnly:
 
 
 def session_may_name_user(session: SessionBase) -> bool:
-    """False when the session certainly names no user, so that needs no I/O to say."""
+    """Whether the session may name a user; False is certain and costs no I/O."""
     loaded = getattr(session, "_session_cache", None)
     if loaded is not None:
         return SESSION_KEY in loaded
