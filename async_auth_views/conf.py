@@ -15,15 +15,21 @@ def lazy_paths() -> list[re.Pattern[str]]:
     ``re.match`` against ``request.path_info`` (health checks, static files).
     """
     patterns = getattr(settings, "ASYNC_AUTH_LAZY_PATHS", ())
-    if isinstance(patterns, str):
+    if not isinstance(patterns, (list, tuple)):
         raise ImproperlyConfigured(
-            "ASYNC_AUTH_LAZY_PATHS must be a list of regular expressions, not a string."
+            "ASYNC_AUTH_LAZY_PATHS must be a list of regular expressions, not "
+            f"{type(patterns).__name__} {patterns!r}."
         )
     compiled = []
     for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise ImproperlyConfigured(
+                f"ASYNC_AUTH_LAZY_PATHS contains {pattern!r}: each item must be a "
+                "regular expression given as a str."
+            )
         try:
             compiled.append(re.compile(pattern))
-        except (re.error, TypeError) as exc:
+        except re.error as exc:
             raise ImproperlyConfigured(
                 f"ASYNC_AUTH_LAZY_PATHS contains {pattern!r}, which is not a valid "
                 f"regular expression: {exc}"

@@ -40,9 +40,8 @@ async def _auser(request: HttpRequest) -> UserType:
     user = request.user
     if isinstance(user, _LazyUser):
         if user._wrapped is empty:
-            user = await aresolve_user(request.session)
-            request.user = user
-            return user
+            # Fill the lazy object itself: whoever holds it sees this same user.
+            user._wrapped = await aresolve_user(request.session)
         return user._wrapped  # type: ignore[no-any-return]
     return user
 
