@@ -33,8 +33,33 @@ class _SessionOnly:
 
     __slots__ = ("session",)
 
-    def __init__(self, session: SessionBase) -> None:
+    def __init__(self, session: SessionBase | _KeyKept) -> None:
         self.session = session
+
+
+class _KeyKept:
+    """A session whose key ``get_user()`` may not cycle.
+
+    When ``SECRET_KEY_FALLBACKS`` verifies an old session hash, Django cycles the
+    session key and deletes the old row. A WebSocket cannot send the browser the
+    new cookie, so cycling would log the user out in mid-rotation; the hash is
+    still refreshed in memory, and the next HTTP request cycles the key.
+    """
+
+    def __init__(self, session: SessionBase) -> None:
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._session[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._session[key] = value
+
+    def cycle_key(self) -> None:
+        pass
 
 
 def session_may_name_user(session: SessionBase) -> bool:
@@ -45,16 +70,23 @@ def session_may_name_user(session: SessionBase) -> bool:
     return session.session_key is not None
 
 
-def resolve_user(session: SessionBase) -> UserType:
-    """Return the user the session names, or ``AnonymousUser``, as Django does."""
-    return auth.get_user(_SessionOnly(session))  # type: ignore[arg-type]
+def resolve_user(session: SessionBase, *, can_set_cookie: bool = True) -> UserType:
+    """Return the user the session names, or ``AnonymousUser``, as Django does.
+
+    Pass ``can_set_cookie=False`` where the response cannot carry a new session
+    cookie (a WebSocket), so the session key is never cycled.
+    """
+    holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
+    return auth.get_user(holder)  # type: ignore[arg-type]
 
 
-async def aresolve_user(session: SessionBase) -> UserType:
+async def aresolve_user(
+    session: SessionBase, *, can_set_cookie: bool = True
+) -> UserType:
     """See resolve_user(). One thread hop at most, none for a session with no key."""
     if not session_may_name_user(session):
         return AnonymousUser()
-    return await sync_to_async(resolve_user)(session)
+    return await sync_to_async(resolve_user)(session, can_set_cookie=can_set_cookie)
 
 
 def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:

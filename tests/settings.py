@@ -52,3 +52,5 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 # django-guardian, for object permissions; no anonymous user row.
 ANONYMOUS_USER_NAME = None
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

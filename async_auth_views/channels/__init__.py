@@ -1,0 +1,36 @@
+"""Channels integration: the HTTP middleware's user resolution, consumer access
+mixins, and sockets closed when their session ends.
+
+Importing this package connects the revocation receivers; add
+``"async_auth_views"`` to ``INSTALLED_APPS`` so that they are connected in every
+process, including those that only serve HTTP.
+"""
+
+from .middleware import AuthMiddleware, AuthMiddlewareStack
+from .mixins import (
+    AccessMixin,
+    LoginRequiredMixin,
+    PermissionRequiredMixin,
+    UserPassesTestMixin,
+)
+from .revocation import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHENTICATED,
+    revalidate_user,
+    revoke_session,
+    revoke_user,
+)
+
+__all__ = [
+    "CLOSE_FORBIDDEN",
+    "CLOSE_UNAUTHENTICATED",
+    "AccessMixin",
+    "AuthMiddleware",
+    "AuthMiddlewareStack",
+    "LoginRequiredMixin",
+    "PermissionRequiredMixin",
+    "UserPassesTestMixin",
+    "revalidate_user",
+    "revoke_session",
+    "revoke_user",
+]

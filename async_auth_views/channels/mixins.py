@@ -1,0 +1,347 @@
+"""``LoginRequiredMixin``, ``PermissionRequiredMixin`` and ``UserPassesTestMixin`` for consumers.
+
+The attributes and hooks are the view mixins' (``async_auth_views.mixins``), so
+one access policy reads the same on a view and on a consumer. On a WebSocket
+the check runs in ``websocket_connect``, before the handshake is accepted: a
+refused socket is closed unaccepted (the server answers HTTP 403) and the
+consumer's ``connect()`` never runs. On an ``AsyncHttpConsumer`` a refusal is
+the view mixins' answer: the login redirect, or 403. An accepted socket stays
+subject to its check: see ``async_auth_views.channels.revocation``.
+
+Only async consumers are supported; a sync one is refused at class creation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, cast
+
+from asgiref.sync import iscoroutinefunction
+from channels.consumer import AsyncConsumer, SyncConsumer
+from channels.exceptions import StopConsumer
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.asgi import ASGIRequest
+
+from ..hooks import acall_hook, aresult, call_hook, is_overridden
+from ..permissions import ahas_perms, has_perms, permission_list
+from ..redirects import login_redirect
+from ..resolver import UserType, aresolve_user
+from .middleware import can_set_cookie
+from .revocation import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHENTICATED,
+    revalidate_interval,
+    saved_session,
+    session_group,
+    user_group,
+)
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    _Base = AsyncConsumer
+else:
+    _Base = object
+
+logger = logging.getLogger(__name__)
+
+# Methods through which a consumer serves; a base listed before the access
+# mixin that defines one would serve without the check.
+_GUARDED = ("dispatch", "websocket_connect", "http_request")
+# Messages still handled after revocation: they end the consumer.
+_ENDING = ("websocket.disconnect", "http.disconnect")
+_REASONS = {CLOSE_UNAUTHENTICATED: "Session ended", CLOSE_FORBIDDEN: "Forbidden"}
+
+
+class AccessMixin(_Base):
+    """The attributes and hooks shared by the consumer access mixins, as on views."""
+
+    #: Where anonymous users are redirected (HTTP); ``settings.LOGIN_URL`` when unset.
+    login_url: str | None = None
+    #: The body of a 403 answer (HTTP).
+    permission_denied_message: str = ""
+    #: HTTP: answer 403 instead of redirecting anonymous users to the login page.
+    raise_exception: bool = False
+    #: HTTP: the query parameter that carries where the user was going.
+    redirect_field_name: str | None = REDIRECT_FIELD_NAME
+
+    _auth_groups: tuple[str, ...] = ()
+    _auth_checked_at: float | None = None
+    _auth_revoked: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mixin = next(b for b in cls.__mro__ if AccessMixin in b.__bases__).__name__
+        if issubclass(cls, SyncConsumer):
+            raise ImproperlyConfigured(
+                f"{cls.__name__} is a sync consumer, which {mixin} cannot protect: "
+                "its check and revocation need the event loop. Base "
+                f"{cls.__name__} on AsyncWebsocketConsumer, AsyncJsonWebsocketConsumer "
+                "or AsyncHttpConsumer."
+            )
+        mro = cls.__mro__
+        for base in mro[1 : mro.index(AccessMixin)]:
+            overrides = [name for name in _GUARDED if name in vars(base)]
+            if overrides and not issubclass(base, AccessMixin):
+                raise ImproperlyConfigured(
+                    f"{cls.__name__} lists {base.__name__} before {mixin}, so "
+                    f"{base.__name__}.{overrides[0]}() would serve without the "
+                    f"access check. Put {mixin} first in {cls.__name__}'s bases."
+                )
+
+    def get_login_url(self) -> str:
+        """Override this method to override the login_url attribute."""
+        login_url = self.login_url or settings.LOGIN_URL
+        if not login_url:
+            name = type(self).__name__
+            raise ImproperlyConfigured(
+                f"{name} is missing the login_url attribute. Define "
+                f"{name}.login_url, settings.LOGIN_URL, or override "
+                f"{name}.get_login_url()."
+            )
+        return str(login_url)
+
+    def get_permission_denied_message(self) -> str:
+        """Override this method to override the permission_denied_message attribute."""
+        return self.permission_denied_message
+
+    def get_redirect_field_name(self) -> str | None:
+        """Override this method to override the redirect_field_name attribute."""
+        return self.redirect_field_name
+
+    def _user(self) -> UserType:
+        """``scope["user"]``, with a clear error when no middleware set it."""
+        scope = cast(dict[str, Any], self.scope)
+        if "user" not in scope or "session" not in scope:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} needs scope['user'] and scope['session']: "
+                "wrap it in async_auth_views.channels.AuthMiddlewareStack."
+            )
+        user: UserType = scope["user"]
+        return user
+
+    async def check_access(self) -> bool:
+        """Whether ``scope["user"]`` may use this consumer; each mixin adds its test."""
+        return True
+
+    async def handle_no_permission(self) -> None:
+        """Refuse: close the socket, or answer the request with a redirect or 403.
+
+        An unaccepted socket is closed with ``CLOSE_UNAUTHENTICATED`` for an
+        anonymous user and ``CLOSE_FORBIDDEN`` otherwise; an HTTP request gets
+        the view mixins' answer.
+        """
+        anonymous = not self._user().is_authenticated
+        consumer: Any = self
+        if self.scope["type"] == "websocket":
+            code = CLOSE_UNAUTHENTICATED if anonymous else CLOSE_FORBIDDEN
+            await consumer.close(code=code)
+        elif anonymous and not self.raise_exception:
+            request = ASGIRequest(cast(Any, self.scope), BytesIO())
+            response = login_redirect(
+                request, self.get_login_url(), self.get_redirect_field_name()
+            )
+            location = response["Location"].encode("latin-1")
+            await consumer.send_response(302, b"", headers=[(b"Location", location)])
+        else:
+            body = self.get_permission_denied_message().encode()
+            headers = [(b"Content-Type", b"text/plain; charset=utf-8")]
+            await consumer.send_response(403, body, headers=headers)
+
+    async def _agranted(self, *, reload: bool = False) -> bool:
+        """Run the check (re-resolving the user first if ``reload``); errors refuse."""
+        try:
+            if reload:
+                cast(dict[str, Any], self.scope)["user"] = await aresolve_user(
+                    saved_session(self.scope["session"]),
+                    can_set_cookie=can_set_cookie(self.scope),
+                )
+            return bool(await self.check_access())
+        except Exception:
+            logger.exception("%s refused access: its check raised.", type(self))
+            return False
+
+    async def _arefuse(self) -> None:
+        try:
+            await self.handle_no_permission()
+        except Exception:
+            # Unanswered, the server refuses the socket or answers 500 itself.
+            logger.exception("%s could not refuse access cleanly.", type(self))
+        raise StopConsumer
+
+    async def websocket_connect(self, message: Any) -> None:
+        """Check access before the handshake; accept only through the consumer's ``connect()``."""
+        user = self._user()
+        # Joining the groups before a fresh check leaves no moment in which a
+        # logout could be sent to groups this socket is not in yet.
+        reload = self.channel_layer is not None and user.is_authenticated
+        if reload:
+            await self._ajoin_groups(user)
+        if not await self._agranted(reload=reload):
+            await self._aleave_groups()
+            await self._arefuse()
+        self._auth_checked_at = time.monotonic()
+        parent: Any = super()
+        await parent.websocket_connect(message)
+
+    async def http_request(self, message: Any) -> None:
+        """Check access on the request's first message, before its body is read."""
+        if self._auth_checked_at is None:
+            if not await self._agranted():
+                await self._arefuse()
+            self._auth_checked_at = time.monotonic()
+        parent: Any = super()
+        await parent.http_request(message)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Serve nothing after revocation; without a channel layer, revalidate first."""
+        if self._auth_revoked and message["type"] not in _ENDING:
+            return
+        if (
+            message["type"] == "websocket.receive"
+            and self.channel_layer is None
+            and self._auth_checked_at is not None
+            and time.monotonic() - self._auth_checked_at >= revalidate_interval()
+            and not await self._arevalidate()
+        ):
+            return
+        await super().dispatch(message)
+
+    async def websocket_disconnect(self, message: Any) -> None:
+        await self._aleave_groups()
+        parent: Any = super()
+        await parent.websocket_disconnect(message)
+
+    async def async_auth_revoke(self, message: dict[str, Any]) -> None:
+        """Channel-layer handler: the session ended or the user is gone."""
+        await self._arevoke(int(message.get("code", CLOSE_UNAUTHENTICATED)))
+
+    async def async_auth_revalidate(self, message: dict[str, Any]) -> None:
+        """Channel-layer handler: the user changed; re-resolve and re-check."""
+        await self._arevalidate()
+
+    async def _arevalidate(self) -> bool:
+        """Re-resolve the user from the saved session and re-run the check."""
+        if self._auth_revoked:
+            return False
+        before = self._user()
+        granted = await self._agranted(reload=True)
+        after = self._user()
+        if before.is_authenticated and (
+            not after.is_authenticated or after.pk != before.pk
+        ):
+            await self._arevoke(CLOSE_UNAUTHENTICATED)
+            return False
+        if not granted:
+            await self._arevoke(CLOSE_FORBIDDEN)
+            return False
+        self._auth_checked_at = time.monotonic()
+        return True
+
+    async def _arevoke(self, code: int) -> None:
+        """Close the socket; nothing it receives from now on is served."""
+        if self._auth_revoked:
+            return
+        self._auth_revoked = True
+        await self._aleave_groups()
+        consumer: Any = self
+        await consumer.close(code=code, reason=_REASONS.get(code))
+
+    async def _ajoin_groups(self, user: UserType) -> None:
+        session_key = self.scope["session"].session_key
+        groups = [user_group(cast("Model", user))]
+        if session_key:
+            groups.append(session_group(session_key))
+        self._auth_groups = tuple(groups)
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _aleave_groups(self) -> None:
+        groups, self._auth_groups = self._auth_groups, ()
+        for group in groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+
+class LoginRequiredMixin(AccessMixin):
+    """Verify that the current user is authenticated."""
+
+    async def check_access(self) -> bool:
+        return bool(self._user().is_authenticated) and await super().check_access()
+
+
+class PermissionRequiredMixin(AccessMixin):
+    """Verify that the current user has all specified permissions.
+
+    ``get_permission_object()`` names the object the permissions are checked
+    against (for object-permission backends); None checks model permissions.
+    """
+
+    #: One permission (``"app_label.codename"``) or an iterable of them, all required.
+    permission_required: str | Sequence[str] | None = None
+
+    def get_permission_required(self) -> Sequence[str]:
+        """Override this method to override the permission_required attribute."""
+        return permission_list(self.permission_required, self)
+
+    def get_permission_object(self) -> Any:
+        """The object to check the permissions against; may be ``async def``."""
+        return None
+
+    def has_permission(self) -> bool:
+        """Override this method to customize the way permissions are checked.
+
+        It may be ``def`` (run in a thread) or ``async def``.
+        """
+        obj = call_hook(self.get_permission_object)
+        return has_perms(self._user(), self.get_permission_required(), obj)
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._ahas_permission()
+
+    async def _ahas_permission(self) -> bool:
+        get_object = self.get_permission_object
+        if is_overridden(self, "has_permission", PermissionRequiredMixin) or (
+            not iscoroutinefunction(get_object)
+            and is_overridden(self, "get_permission_object", PermissionRequiredMixin)
+        ):
+            # The hooks may query: run them in one thread hop (or await them).
+            return bool(await acall_hook(self.has_permission))
+        perms = await aresult(self.get_permission_required())
+        return await ahas_perms(self._user(), perms, await aresult(get_object()))
+
+
+class UserPassesTestMixin(AccessMixin):
+    """Refuse the consumer unless ``test_func()`` returns True.
+
+    ``test_func`` may be ``def`` (run in a thread) or ``async def``; its result
+    is always awaited before it is judged.
+    """
+
+    def test_func(self) -> bool | Awaitable[bool]:
+        """Return whether the consumer may serve; ``def`` or ``async def``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} is missing the implementation of the "
+            "test_func() method."
+        )
+
+    def get_test_func(self) -> Callable[[], bool | Awaitable[bool]]:
+        """Override this method to use a different test_func method."""
+        return self.test_func
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and bool(
+            await acall_hook(self.get_test_func())
+        )
+
+
+__all__ = [
+    "AccessMixin",
+    "LoginRequiredMixin",
+    "PermissionRequiredMixin",
+    "UserPassesTestMixin",
+]

@@ -1,0 +1,46 @@
+"""Settings for the Channels end-to-end tests: servers and test share one SQLite file.
+
+``E2E_DB_PATH`` names the database file; ``E2E_REDIS_URL``, when set, makes the
+channel layer channels_redis (for the cross-process test) instead of in-memory.
+"""
+
+import os
+
+SECRET_KEY = "channels-e2e-secret-key-not-for-production"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "async_auth_views",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "async_auth_views.middleware.AuthenticationMiddleware",
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("E2E_DB_PATH", "e2e.sqlite3"),
+        "OPTIONS": {"timeout": 20},
+    }
+}
+
+ROOT_URLCONF = "tests.channels.urls"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+if os.environ.get("E2E_REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["E2E_REDIS_URL"]]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

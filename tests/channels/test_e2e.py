@@ -1,0 +1,111 @@
+"""Real servers, real clients: a logout or password change over HTTP closes the
+socket, in one uvicorn process and across two sharing redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from async_auth_views.channels import CLOSE_UNAUTHENTICATED
+from tests.e2e.server import Server
+
+from .servers import (
+    closed_within,
+    login,
+    open_socket,
+    post,
+    prepare_database,
+    redis_server,
+    serve,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return prepare_database(tmp_path_factory.mktemp("channels-e2e") / "db.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def server(
+    database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    server = serve(database, tmp_path_factory.mktemp("uvicorn") / "server.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_pair(
+    database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    with redis_server() as url:
+        logs: Path = tmp_path_factory.mktemp("uvicorn-redis")
+        env = {**database, "E2E_REDIS_URL": url}
+        a = serve(env, logs / "a.log")
+        try:
+            b = serve(env, logs / "b.log")
+            try:
+                yield a, b
+            finally:
+                b.stop()
+        finally:
+            a.stop()
+
+
+def test_logout_over_http_closes_the_socket(server: Server) -> None:
+    async def scenario() -> int | None:
+        key = await login(server, "alice")
+        ws = await open_socket(server, key)
+        await post(server, "/logout/", key)
+        return await closed_within(ws, 1.0)
+
+    assert asyncio.run(scenario()) == CLOSE_UNAUTHENTICATED
+
+
+def test_password_change_closes_the_socket(server: Server) -> None:
+    async def scenario() -> int | None:
+        held = await login(server, "bob")
+        ws = await open_socket(server, held)
+        changer = await login(server, "bob")  # another browser of the same user
+        await post(server, "/password/", changer, password="bob-new-pass")
+        return await closed_within(ws, 1.0)
+
+    assert asyncio.run(scenario()) == CLOSE_UNAUTHENTICATED
+
+
+def test_refused_handshake_is_http_403(server: Server) -> None:
+    import websockets
+
+    async def scenario() -> int:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(
+                server.url.replace("http://", "ws://") + "/ws/echo/",
+                origin=server.url,  # type: ignore[arg-type]
+            )
+        return refused.value.response.status_code
+
+    assert asyncio.run(scenario()) == 403
+
+
+def test_logout_through_one_process_closes_a_socket_held_by_another(
+    redis_pair: tuple[Server, Server],
+) -> None:
+    a, b = redis_pair
+
+    async def scenario() -> int | None:
+        key = await login(a, "carol")
+        ws = await open_socket(b, key)
+        await post(a, "/logout/", key)
+        return await closed_within(ws, 1.0)
+
+    assert asyncio.run(scenario()) == CLOSE_UNAUTHENTICATED

@@ -1,0 +1,279 @@
+"""The consumer access mixins: checked before the handshake, never failing open."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from channels.generic.websocket import (
+    AsyncWebsocketConsumer,
+    JsonWebsocketConsumer,
+    WebsocketConsumer,
+)
+from channels.testing.http import HttpCommunicator
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from async_auth_views.channels import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHENTICATED,
+    LoginRequiredMixin,
+    PermissionRequiredMixin,
+    UserPassesTestMixin,
+)
+
+from .consumers import CONNECTED, app, http_consumer, ws_consumer
+from .support import ChannelsTestCase
+
+PERM = "auth.view_user"
+
+
+def _true(self: Any) -> bool:
+    return True
+
+
+def _false(self: Any) -> bool:
+    return False
+
+
+async def _atrue(self: Any) -> bool:
+    return True
+
+
+async def _afalse(self: Any) -> bool:
+    return False
+
+
+def _raises(self: Any) -> bool:
+    raise RuntimeError("check broke")
+
+
+async def _araises(self: Any) -> bool:
+    raise RuntimeError("check broke")
+
+
+class WebsocketAccessTests(ChannelsTestCase):
+    async def assert_accepted(self, consumer: type, headers: Any = None) -> None:
+        communicator, (connected, _) = await self.open(consumer, headers)
+        self.assertTrue(connected)
+        self.assertEqual(CONNECTED, ["EchoConsumer"])
+        await communicator.send_to(text_data="hi")
+        self.assertEqual(await communicator.receive_from(), "alice: hi")
+        await communicator.disconnect()
+
+    async def assert_refused(
+        self, consumer: type, code: int, headers: Any = None
+    ) -> None:
+        communicator, (connected, close_code) = await self.open(consumer, headers)
+        self.assertFalse(connected)
+        self.assertEqual(close_code, code)
+        self.assertEqual(CONNECTED, [], "connect() ran for a refused socket")
+        await communicator.wait()  # the consumer has ended
+
+    async def test_login_required_refuses_anonymous(self) -> None:
+        await self.assert_refused(
+            ws_consumer(LoginRequiredMixin), CLOSE_UNAUTHENTICATED, headers=[]
+        )
+
+    async def test_login_required_accepts_user_with_concrete_scope_user(self) -> None:
+        await self.assert_accepted(ws_consumer(LoginRequiredMixin))
+
+    async def test_permission_required_allows(self) -> None:
+        await self.user.user_permissions.aadd(
+            await Permission.objects.aget(codename="view_user")
+        )
+        await self.assert_accepted(
+            ws_consumer(PermissionRequiredMixin, permission_required=PERM)
+        )
+
+    async def test_permission_required_denies(self) -> None:
+        await self.assert_refused(
+            ws_consumer(PermissionRequiredMixin, permission_required=PERM),
+            CLOSE_FORBIDDEN,
+        )
+
+    async def test_permission_required_anonymous_is_unauthenticated(self) -> None:
+        await self.assert_refused(
+            ws_consumer(PermissionRequiredMixin, permission_required=PERM),
+            CLOSE_UNAUTHENTICATED,
+            headers=[],
+        )
+
+    async def test_permission_required_unset_refuses(self) -> None:
+        await self.assert_refused(ws_consumer(PermissionRequiredMixin), CLOSE_FORBIDDEN)
+
+    async def test_has_permission_sync_and_async(self) -> None:
+        for has_permission, accepted in [
+            (_true, True),
+            (_atrue, True),
+            (_false, False),
+            (_afalse, False),
+        ]:
+            with self.subTest(has_permission.__name__):
+                CONNECTED.clear()
+                consumer = ws_consumer(
+                    PermissionRequiredMixin, has_permission=has_permission
+                )
+                if accepted:
+                    await self.assert_accepted(consumer)
+                else:
+                    await self.assert_refused(consumer, CLOSE_FORBIDDEN)
+
+    async def test_permission_object_async(self) -> None:
+        async def get_permission_object(self: Any) -> str:
+            return "the-object"
+
+        consumer = ws_consumer(
+            PermissionRequiredMixin,
+            permission_required=PERM,
+            get_permission_object=get_permission_object,
+        )
+        backends = [
+            "django.contrib.auth.backends.ModelBackend",
+            "tests.channels.test_mixins.Backend",
+        ]
+        Backend.calls.clear()
+        with self.settings(AUTHENTICATION_BACKENDS=backends):
+            await self.assert_refused(consumer, CLOSE_FORBIDDEN)
+        self.assertEqual(Backend.calls, ["the-object"])
+
+    async def test_test_func_sync_and_async(self) -> None:
+        for test_func, accepted in [
+            (_true, True),
+            (_atrue, True),
+            (_false, False),
+            (_afalse, False),
+        ]:
+            with self.subTest(test_func.__name__):
+                CONNECTED.clear()
+                consumer = ws_consumer(UserPassesTestMixin, test_func=test_func)
+                if accepted:
+                    await self.assert_accepted(consumer)
+                else:
+                    await self.assert_refused(consumer, CLOSE_FORBIDDEN)
+
+    async def test_get_test_func(self) -> None:
+        consumer = ws_consumer(
+            UserPassesTestMixin, test_func=_true, get_test_func=lambda self: self.deny
+        )
+        consumer.deny = _afalse  # type: ignore[attr-defined]
+        await self.assert_refused(consumer, CLOSE_FORBIDDEN)
+
+    async def test_exception_in_check_refuses(self) -> None:
+        for attrs in [
+            {"test_func": _raises},
+            {"test_func": _araises},
+            {},  # test_func not implemented
+        ]:
+            with self.subTest(attrs), self.assertLogs("async_auth_views", "ERROR"):
+                CONNECTED.clear()
+                await self.assert_refused(
+                    ws_consumer(UserPassesTestMixin, **attrs), CLOSE_FORBIDDEN
+                )
+
+    async def test_combined_mixins_check_login_first(self) -> None:
+        consumer = ws_consumer(
+            LoginRequiredMixin, UserPassesTestMixin, test_func=_raises
+        )
+        await self.assert_refused(consumer, CLOSE_UNAUTHENTICATED, headers=[])
+
+    async def test_consumer_without_auth_middleware_is_refused(self) -> None:
+        from channels.testing.websocket import WebsocketCommunicator
+
+        consumer = ws_consumer(LoginRequiredMixin)
+        communicator = WebsocketCommunicator(consumer.as_asgi(), "/ws/")
+        await communicator.send_input({"type": "websocket.connect"})
+        with self.assertRaisesMessage(ImproperlyConfigured, "AuthMiddlewareStack"):
+            await communicator.wait()
+
+
+class Backend:
+    """An object-permission backend that records what it was asked."""
+
+    calls: ClassVar[list[Any]] = []
+
+    def authenticate(self, request: Any, **credentials: Any) -> None:
+        return None
+
+    def get_user(self, user_id: Any) -> None:
+        return None
+
+    def has_perm(self, user: Any, perm: str, obj: Any = None) -> bool:
+        self.calls.append(obj)
+        return False
+
+
+class ClassCreationTests(ChannelsTestCase):
+    def test_sync_consumers_are_refused(self) -> None:
+        for base in (WebsocketConsumer, JsonWebsocketConsumer):
+            for mixin in (
+                LoginRequiredMixin,
+                PermissionRequiredMixin,
+                UserPassesTestMixin,
+            ):
+                message = f"Sync is a sync consumer, which {mixin.__name__} cannot"
+                with (
+                    self.subTest(base=base, mixin=mixin),
+                    self.assertRaisesMessage(ImproperlyConfigured, message),
+                ):
+                    type("Sync", (mixin, base), {})
+
+    def test_mixin_after_the_consumer_is_refused(self) -> None:
+        with self.assertRaisesMessage(
+            ImproperlyConfigured,
+            "Late lists AsyncWebsocketConsumer before LoginRequiredMixin, so "
+            "AsyncWebsocketConsumer.websocket_connect() would serve without the "
+            "access check.",
+        ):
+            type("Late", (AsyncWebsocketConsumer, LoginRequiredMixin), {})
+
+
+class HttpAccessTests(ChannelsTestCase):
+    async def get(self, consumer: type, headers: Any = None) -> dict[str, Any]:
+        headers = self.cookie if headers is None else headers
+        communicator = HttpCommunicator(
+            app(consumer),
+            "GET",
+            "/page/?x=1",
+            headers=[(b"host", b"testserver"), *headers],
+        )
+        return await communicator.get_response()
+
+    async def test_anonymous_is_redirected_to_login_with_next(self) -> None:
+        response = await self.get(http_consumer(LoginRequiredMixin), headers=[])
+        self.assertEqual(response["status"], 302)
+        self.assertIn(
+            (b"Location", b"/login/?next=/page/%3Fx%3D1"), response["headers"]
+        )
+
+    @override_settings(LOGIN_URL="/accounts/login/")
+    async def test_login_url_and_redirect_field_name(self) -> None:
+        consumer = http_consumer(LoginRequiredMixin, redirect_field_name="to")
+        response = await self.get(consumer, headers=[])
+        self.assertIn(
+            (b"Location", b"/accounts/login/?to=/page/%3Fx%3D1"), response["headers"]
+        )
+
+    async def test_raise_exception_answers_403(self) -> None:
+        consumer = http_consumer(
+            LoginRequiredMixin, raise_exception=True, permission_denied_message="no"
+        )
+        response = await self.get(consumer, headers=[])
+        self.assertEqual((response["status"], response["body"]), (403, b"no"))
+
+    async def test_authenticated_without_permission_gets_403(self) -> None:
+        consumer = http_consumer(PermissionRequiredMixin, permission_required=PERM)
+        response = await self.get(consumer)
+        self.assertEqual(response["status"], 403)
+
+    async def test_allowed_is_served(self) -> None:
+        response = await self.get(http_consumer(LoginRequiredMixin))
+        self.assertEqual(
+            (response["status"], response["body"]), (200, b"page for alice")
+        )
+
+    async def test_exception_in_check_answers_403(self) -> None:
+        consumer = http_consumer(UserPassesTestMixin, test_func=_araises)
+        with self.assertLogs("async_auth_views", "ERROR"):
+            response = await self.get(consumer)
+        self.assertEqual(response["status"], 403)
