@@ -153,3 +153,43 @@ def test_logout_ends_the_session(client: httpx.Client) -> None:
     response = client.get("/")
     assert response.status_code == 302
     assert response.headers["location"] == "/login/?next=/"
+
+
+def test_live_panel_names_the_user_and_closes_on_logout(
+    site: Server, client: httpx.Client
+) -> None:
+    """The dashboard's WebSocket: refused anonymous, named when logged in, and
+    closed with code 4401 as soon as the session is logged out elsewhere."""
+    import asyncio
+    import json
+
+    import websockets
+
+    ws_url = site.url.replace("http://", "ws://") + "/ws/live/"
+    log_in(client, "bob")
+    cookie = f"sessionid={client.cookies['sessionid']}"
+
+    async def scenario() -> tuple[int, dict[str, str], int | None]:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(ws_url, origin=site.url)  # type: ignore[arg-type]
+        async with websockets.connect(
+            ws_url,
+            origin=site.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": cookie},
+        ) as ws:
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            dashboard = await asyncio.to_thread(client.get, "/")
+            await asyncio.to_thread(
+                client.post,
+                "/logout/",
+                data={"csrfmiddlewaretoken": csrf_token(dashboard)},
+            )
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 1.0)
+            code = ws.close_code
+        return refused.value.response.status_code, hello, code
+
+    status, hello, code = asyncio.run(scenario())
+    assert status == 403
+    assert hello == {"user": "bob"}
+    assert code == 4401
