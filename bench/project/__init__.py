@@ -1,0 +1,1 @@
+"""A minimal Django project that serves one URL per benchmarked variant."""

@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""Benchmark the ways to protect a Django view, against the same view unprotected.
+
+    python3 bench/run.py [--rounds 3] [--duration 5] [--quick]
+
+Creates ``.venv-bench`` (Python 3.12 when available) on first use and re-runs
+itself inside it; installs ``wrk`` with apt when missing and running as root.
+Writes ``docs/benchmarks.rst`` and ``docs/_static/benchmarks.png`` and prints
+the table.
+
+Two uvicorn servers run the same project and settings, one with Django's
+``AuthenticationMiddleware`` and one with this library's (they cannot share a
+stack: ours replaces Django's). Each serves its own ceiling; every variant's
+throughput is divided by the ceiling of its own server in the same round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from load import Measurement, Server, status, wrk
+from report import Row, chart, markdown, rst
+
+DESCRIPTION = "Benchmark the ways to protect a Django view."
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+VENV = ROOT / ".venv-bench"
+REQUIREMENTS = (
+    "-e",
+    f"{ROOT}[channels]",
+    "uvicorn",
+    "django-async-extensions",
+    "matplotlib",
+)
+TRAFFIC = ("authenticated", "anonymous")
+CONCURRENCY = (1, 64)
+
+# {(variant name, traffic, connections): [(measurement, ratio to ceiling), ...]}
+Results = dict[tuple[str, str, int], list[tuple[Measurement, float]]]
+# {server: {path: {traffic: {"sql", "connections", "hops", "hop_names"}}}}
+Counts = dict[str, dict[str, dict[str, dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    path: str
+    server: str  # "django" or "ours": which AuthenticationMiddleware serves it
+
+
+VARIANTS = (
+    Variant("ceiling (Django middleware)", "/ceiling/", "django"),
+    Variant("ceiling (our middleware)", "/ceiling/", "ours"),
+    Variant("async_auth_views", "/ours/", "ours"),
+    Variant("Django sync mixins", "/django-sync-mixins/", "django"),
+    Variant("Django async decorators", "/django-async-decorators/", "django"),
+    Variant("django-async-extensions", "/async-extensions/", "django"),
+)
+
+
+def _python() -> str:
+    found = shutil.which("python3.12")
+    if found and subprocess.run([found, "-c", ""], cwd=ROOT).returncode == 0:
+        return found
+    return sys.executable
+
+
+def _bootstrap() -> None:
+    """Create the virtualenv if needed and re-exec this script inside it."""
+    python = VENV / "bin" / "python"
+    marker = VENV / ".requirements"
+    wanted = "\n".join(REQUIREMENTS)
+    if not python.exists():
+        print(f"Creating {VENV.name} ...", flush=True)
+        subprocess.run([_python(), "-m", "venv", str(VENV)], check=True, cwd=ROOT)
+        if not python.exists():
+            venv.create(VENV, with_pip=True)
+    if not marker.exists() or marker.read_text() != wanted:
+        pip = [str(python), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, *REQUIREMENTS], check=True)
+        marker.write_text(wanted)
+    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+
+
+def _ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: install it (apt-get install wrk) and rerun.")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, timeout=600)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _counts(python: str, env: dict[str, str], cookie: str) -> Counts:
+    """Per-request counts by server, then path, then traffic (see counts.py)."""
+    result: Counts = {}
+    for server in ("django", "ours"):
+        paths = ["/ceiling/", *(v.path for v in VARIANTS if v.server == server)]
+        out = subprocess.run(
+            [python, "counts.py", cookie, *dict.fromkeys(paths)],
+            cwd=BENCH, env={**env, "BENCH_AUTH": server},
+            capture_output=True, text=True, timeout=300, check=True,
+        ).stdout  # fmt: skip
+        result[server] = json.loads(out)
+    return result
+
+
+def _cookie(traffic: str, session_key: str) -> str | None:
+    return f"sessionid={session_key}" if traffic == "authenticated" else None
+
+
+def _check_statuses(ports: dict[str, int], session_key: str) -> None:
+    for v in VARIANTS:
+        for traffic in TRAFFIC:
+            got = status(ports[v.server], v.path, _cookie(traffic, session_key))
+            protected = v.path != "/ceiling/"
+            want = 302 if traffic == "anonymous" and protected else 200
+            if got != want:
+                raise SystemExit(f"{v.name} ({traffic}): status {got}, expected {want}")
+
+
+def _round(
+    rnd: int, args: argparse.Namespace, ports: dict[str, int], session_key: str
+) -> Results:
+    """Every variant once per traffic and concurrency, ratios to this round's ceilings."""
+    # Rotate the order each round so that no variant always runs first.
+    shift = rnd % len(VARIANTS)
+    order = VARIANTS[shift:] + VARIANTS[:shift]
+    results: Results = {}
+    for conns in CONCURRENCY:
+        for traffic in TRAFFIC:
+            cookie = _cookie(traffic, session_key)
+            got = {}
+            for v in order:
+                # Let the previous run's in-flight requests drain: both servers
+                # share the CPUs, so a backlog on one slows the other.
+                time.sleep(args.pause)
+                got[v] = wrk(ports[v.server], v.path, cookie, conns, args.duration)
+            ceiling = {v.server: got[v].rps for v in order if v.path == "/ceiling/"}
+            for v, m in got.items():
+                ratio = m.rps / ceiling[v.server] if ceiling[v.server] else 0.0
+                results[(v.name, traffic, conns)] = [(m, ratio)]
+            summary = ", ".join(f"{v.name} {got[v].rps:,.0f}" for v in VARIANTS)
+            print(f"  round {rnd + 1}, {traffic}, c={conns}: {summary}", flush=True)
+    return results
+
+
+def _measure(
+    args: argparse.Namespace, python: str, env: dict[str, str], session_key: str
+) -> Results:
+    """Start both servers, check every URL answers as expected, warm up, run the rounds."""
+    results: Results = {}
+    with (
+        Server(python, env, "django") as django_server,
+        Server(python, env, "ours") as our_server,
+    ):
+        ports = {"django": django_server.port, "ours": our_server.port}
+        _check_statuses(ports, session_key)
+        print(f"Warming up ({args.warmup} s per URL) ...", flush=True)
+        for v in VARIANTS:
+            for traffic in TRAFFIC:
+                wrk(
+                    ports[v.server],
+                    v.path,
+                    _cookie(traffic, session_key),
+                    64,
+                    args.warmup,
+                )
+        for rnd in range(args.rounds):
+            for key, runs in _round(rnd, args, ports, session_key).items():
+                results.setdefault(key, []).extend(runs)
+    return results
+
+
+def _rows(results: Results, counts: Counts) -> list[Row]:
+    rows = []
+    for traffic in TRAFFIC:
+        for conns in CONCURRENCY:
+            for v in VARIANTS:
+                runs = results[(v.name, traffic, conns)]
+                mine = counts[v.server][v.path][traffic]
+                base = counts[v.server]["/ceiling/"][traffic]
+                extra = Counter(mine["hop_names"]) - Counter(base["hop_names"])
+                rows.append(
+                    Row(
+                        variant=v.name,
+                        traffic=traffic,
+                        conns=conns,
+                        rps=statistics.median(m.rps for m, _ in runs),
+                        ratio=statistics.median(r for _, r in runs),
+                        p50_ms=statistics.median(m.p50_ms for m, _ in runs),
+                        p99_ms=statistics.median(m.p99_ms for m, _ in runs),
+                        errors=sum(m.errors for m, _ in runs),
+                        sql=mine["sql"] - base["sql"],
+                        new_connections=mine["connections"] - base["connections"],
+                        hops=mine["hops"] - base["hops"],
+                        extra_hops=", ".join(
+                            f"{name} (x{n})" if n > 1 else name
+                            for name, n in sorted(extra.items())
+                        ),
+                    )
+                )
+    return rows
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    wrk_banner = subprocess.run(
+        ["wrk", "--version"], capture_output=True, text=True, timeout=10
+    ).stdout
+    return {
+        "Python": platform.python_version(),
+        "Django": version("django"),
+        "asgiref": version("asgiref"),
+        "uvicorn": version("uvicorn"),
+        "django-async-extensions": version("django-async-extensions"),
+        "async_auth_views": version("async-auth-views"),
+        "wrk": wrk_banner.split()[1] if wrk_banner else "unknown",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=DESCRIPTION)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds per URL")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1 round of 1 s"
+    )
+    parser.add_argument(
+        "--pause", type=float, default=2.0, help="idle seconds before each run"
+    )
+    parser.add_argument("--json", type=Path, help="also write the raw rows here")
+    args = parser.parse_args()
+    if min(args.rounds, args.duration, args.warmup) < 1:
+        parser.error("--rounds, --duration and --warmup must be at least 1")
+    if args.quick:
+        args.rounds, args.duration, args.warmup, args.pause = 1, 1, 1, 0.5
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        _bootstrap()
+    _ensure_wrk()
+    python = sys.executable
+    load_before = _loadavg()
+    started = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory(prefix="async-auth-views-bench-") as tmp:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(BENCH),
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "BENCH_DB": str(Path(tmp) / "bench.sqlite3"),
+            "BENCH_TMP": tmp,
+        }
+        cookie = subprocess.run(
+            [python, "-m", "project.setup_db"],
+            cwd=BENCH, env=env, capture_output=True, text=True, timeout=300, check=True,
+        ).stdout.strip()  # fmt: skip
+        print("Counting SQL, connections and hops per request ...", flush=True)
+        counts = _counts(python, env, cookie)
+        results = _measure(args, python, env, cookie)
+    rows = _rows(results, counts)
+    seconds = (datetime.now(timezone.utc) - started).total_seconds()
+    meta = {
+        "Date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "Machine": f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        **_versions(),
+        "Load average": f"{load_before} before, {_loadavg()} after ({seconds:.0f} s run)",
+        "Run": f"{args.rounds} rounds of {args.duration:g} s per measurement, "
+        f"{args.warmup} s warm-up per URL, {args.pause:g} s pause before each run, "
+        "wrk with 1 thread, "
+        f"{' and '.join(map(str, CONCURRENCY))} connections",
+    }
+    method = (BENCH / "METHOD.rst").read_text().strip()
+    (ROOT / "docs" / "benchmarks.rst").write_text(rst(rows, meta, method))
+    chart(rows, ROOT / "docs" / "_static" / "benchmarks.png")
+    table = markdown(rows)
+    if args.json:
+        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+    print()
+    print("\n".join(f"{k}: {v}" for k, v in meta.items()))
+    print()
+    print(table)
+    if any(r.errors for r in rows):
+        print("\nWARNING: some runs had errors (non-2xx/3xx or socket errors).")
+
+
+if __name__ == "__main__":
+    main()
