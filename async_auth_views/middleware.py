@@ -21,12 +21,20 @@ from django.contrib.auth.middleware import (
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject, empty
 
 from .conf import lazy_paths
-from .resolver import UserType, arequest_user, aresolve_user, resolve_user
+from .resolver import (
+    UserType,
+    arequest_user,
+    aresolve_user,
+    resolve_user,
+    session_may_name_user,
+)
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -84,16 +92,35 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         """Whether this request's user is resolved before the view runs."""
         return not any(pattern.match(request.path_info) for pattern in self.lazy_paths)
 
+    def preloads_permissions(self, request: HttpRequest) -> bool:
+        """Whether the view this request is routed to checks model permissions.
+
+        A view says so with a true ``preload_permissions`` attribute (as
+        ``PermissionRequiredMixin`` does); its user's permissions are then
+        loaded in the same thread hop as the user, so the check costs none.
+        """
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+        view = getattr(match.func, "view_class", match.func)
+        return bool(getattr(view, "preload_permissions", False))
+
     def process_request(self, request: HttpRequest) -> None:
         _require_session(request, self)
         _set_lazy_user(request)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         _require_session(request, self)
-        if self.resolves_eagerly(request):
-            _set_user(request, await aresolve_user(request.session))
-        else:
+        if not self.resolves_eagerly(request):
             _set_lazy_user(request)
+        elif session_may_name_user(request.session):
+            user = await aresolve_user(
+                request.session, with_permissions=self.preloads_permissions(request)
+            )
+            _set_user(request, user)
+        else:
+            _set_user(request, AnonymousUser())
         response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
         return response
 

@@ -142,6 +142,10 @@ class PermissionRequiredMixin(AccessMixin):
 
     #: One permission (``"app_label.codename"``) or an iterable of them, all required.
     permission_required: str | Sequence[str] | None = None
+    #: Tells ``AuthenticationMiddleware`` to load the user's model permissions
+    #: in the thread hop that loads the user, so the check itself costs none.
+    #: Set it to False when ``has_permission()`` checks no model permission.
+    preload_permissions: bool = True
 
     def get_permission_required(self) -> Sequence[str]:
         """Override this method to override the permission_required attribute.

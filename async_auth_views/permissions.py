@@ -11,15 +11,17 @@ sync ``has_perms()`` in one thread, which consults every backend.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AnonymousUser, PermissionsMixin
+from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet, Value
 
-from .resolver import UserType
+if TYPE_CHECKING:
+    from .resolver import UserType
 
 # ModelBackend's methods that decide has_perm(); a subclass that overrides none
 # of them answers from the user's permission cache once it is loaded.
@@ -84,8 +86,57 @@ def _permission_backends() -> list[object]:
     return [b for b in auth.get_backends() if hasattr(b, "has_perm")]
 
 
+def answers_from_permission_cache(user: UserType) -> bool:
+    """Whether ``user``'s model-permission checks read only ``user._perm_cache``.
+
+    True when the user model keeps Django's ``has_perm()`` and every permission
+    backend is a plain ``ModelBackend``: then loading that cache up front
+    (``load_permissions()``) answers every later check without a query.
+    """
+    return _uses_django_checks(user) and all(
+        _is_plain_model_backend(b) for b in _permission_backends()
+    )
+
+
+def load_permissions(user: UserType) -> None:
+    """Fill the user's permission caches with one statement, where ``ModelBackend`` takes two.
+
+    Does nothing when the cache is loaded already, when no check would read it
+    (anonymous, inactive or superuser), or when other backends decide.
+    """
+    if (
+        hasattr(user, "_perm_cache")
+        or not user.is_active
+        or user.is_anonymous
+        or getattr(user, "is_superuser", False)
+        or not answers_from_permission_cache(user)
+    ):
+        return
+    backend: Any = ModelBackend()
+    own = _permission_names(backend._get_user_permissions(user), "user")
+    groups = _permission_names(backend._get_group_permissions(user), "group")
+    found: dict[str, set[str]] = {"user": set(), "group": set()}
+    for source, app_label, codename in own.union(groups, all=True).order_by():
+        found[source].add(f"{app_label}.{codename}")
+    # The caches ModelBackend's sync and async methods read (see _get_permissions).
+    caches: Any = user
+    caches._user_perm_cache = found["user"]
+    caches._group_perm_cache = found["group"]
+    caches._perm_cache = found["user"] | found["group"]
+
+
+def _permission_names(permissions: QuerySet[Permission], source: str) -> QuerySet[Any]:
+    return (
+        permissions.annotate(source=Value(source))
+        .values_list("source", "content_type__app_label", "codename")
+        .order_by()
+    )
+
+
 def has_perms(user: UserType, perms: Iterable[str], obj: Any = None) -> bool:
     """Whether ``user`` holds every permission in ``perms`` (on ``obj``), as Django decides."""
+    if obj is None:
+        load_permissions(user)
     return bool(user.has_perms(perms, obj))
 
 
@@ -95,10 +146,9 @@ async def ahas_perms(user: UserType, perms: Iterable[str], obj: Any = None) -> b
     if _uses_django_checks(user):
         if user.is_active and getattr(user, "is_superuser", False):
             return True
-        backends = _permission_backends()
-        if all(_is_plain_model_backend(b) for b in backends):
+        if answers_from_permission_cache(user):
             if _model_backend_needs_no_query(user, obj):
                 return has_perms(user, perms, obj)
-        elif all(_is_native_async(b) for b in backends):
+        elif all(_is_native_async(b) for b in _permission_backends()):
             return bool(await user.ahas_perms(perms, obj))
     return await sync_to_async(has_perms)(user, perms, obj)

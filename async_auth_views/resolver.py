@@ -16,6 +16,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
+from .identity import cached_user, identity_cache, is_in_process, remember, stamp
+from .permissions import load_permissions
+
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -70,23 +73,61 @@ def session_may_name_user(session: SessionBase) -> bool:
     return session.session_key is not None
 
 
-def resolve_user(session: SessionBase, *, can_set_cookie: bool = True) -> UserType:
+def resolve_user(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+) -> UserType:
     """Return the user the session names, or ``AnonymousUser``, as Django does.
 
     Pass ``can_set_cookie=False`` where the response cannot carry a new session
-    cookie (a WebSocket), so the session key is never cycled.
+    cookie (a WebSocket), so the session key is never cycled, and
+    ``with_permissions=True`` to load the user's model permissions in the same
+    call (one statement) when a permission check will follow. With
+    ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
     """
-    holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
-    return auth.get_user(holder)  # type: ignore[arg-type]
+    cache = identity_cache()
+    if cache is None:
+        return _resolve(session, can_set_cookie, with_permissions)
+    user = cached_user(cache, session)
+    if user is not None:
+        return user
+    session_key = session.session_key
+    tokens = stamp(cache, session)
+    user = _resolve(session, can_set_cookie, with_permissions=True)
+    remember(cache, session, session_key, user, tokens)
+    return user
 
 
 async def aresolve_user(
-    session: SessionBase, *, can_set_cookie: bool = True
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
 ) -> UserType:
-    """See resolve_user(). One thread hop at most, none for a session with no key."""
+    """See resolve_user(). One thread hop at most; none for a session with no
+    key, nor for a hit in an in-process identity cache."""
     if not session_may_name_user(session):
         return AnonymousUser()
-    return await sync_to_async(resolve_user)(session, can_set_cookie=can_set_cookie)
+    cache = identity_cache()
+    if cache is not None and is_in_process(cache):
+        user = cached_user(cache, session)
+        if user is not None:
+            return user
+    return await sync_to_async(resolve_user)(
+        session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
+    )
+
+
+def _resolve(
+    session: SessionBase, can_set_cookie: bool, with_permissions: bool
+) -> UserType:
+    holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
+    user = auth.get_user(holder)  # type: ignore[arg-type]
+    if with_permissions:
+        load_permissions(user)
+    return user
 
 
 def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
