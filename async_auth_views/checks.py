@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import lazy_paths
+from .identity import identity_cache, identity_timeout
 
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
@@ -83,8 +84,14 @@ def check_middleware(
 
 @checks.register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    try:
-        lazy_paths()
-    except ImproperlyConfigured as exc:
-        return [checks.Error(str(exc), id="async_auth_views.E004")]
-    return []
+    errors = []
+    for read, check_id in (
+        (lazy_paths, "async_auth_views.E004"),
+        (identity_cache, "async_auth_views.E005"),
+        (identity_timeout, "async_auth_views.E006"),
+    ):
+        try:
+            read()
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), id=check_id))
+    return errors

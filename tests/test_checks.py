@@ -176,3 +176,21 @@ class SettingsCheckTests(SimpleTestCase):
     @override_settings(ASYNC_AUTH_LAZY_PATHS=[rb"^/health/"])
     def test_e004_bytes_pattern(self):
         self.assertEqual(ids(check_settings()), ["async_auth_views.E004"])
+
+    @override_settings(ASYNC_AUTH_IDENTITY_CACHE="sessions")
+    def test_e005_identity_cache_not_in_caches(self):
+        [error] = check_settings()
+        self.assertEqual(error.id, "async_auth_views.E005")
+        self.assertEqual(
+            error.msg,
+            "ASYNC_AUTH_IDENTITY_CACHE is 'sessions', which is not an alias in "
+            "CACHES (which has 'default').",
+        )
+
+    @override_settings(ASYNC_AUTH_IDENTITY_CACHE="default")
+    def test_identity_cache_naming_a_cache_is_fine(self):
+        self.assertEqual(check_settings(), [])
+
+    @override_settings(ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT="300")
+    def test_e006_identity_cache_timeout_not_a_number(self):
+        self.assertEqual(ids(check_settings()), ["async_auth_views.E006"])

@@ -20,7 +20,7 @@ from django.contrib.auth import (
     get_user_model,
 )
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import connection
@@ -33,6 +33,8 @@ from django.urls import path
 from django.utils.functional import SimpleLazyObject, empty
 
 from async_auth_views.middleware import AuthenticationMiddleware
+from async_auth_views.mixins import PermissionRequiredMixin
+from async_auth_views.views import AsyncView
 from tests.measure import cost_of
 from tests.models import EmailUser
 
@@ -241,8 +243,27 @@ async def concurrent_view(request):
     return HttpResponse(auser.get_username())
 
 
+async def can_add_users(request):
+    granted = await request.user.ahas_perms(["auth.add_user"])
+    return HttpResponse(f"{request.user.get_username()} {granted}")
+
+
+can_add_users.preload_permissions = True
+
+
+class CanAddUsers(PermissionRequiredMixin, AsyncView):
+    permission_required = "auth.add_user"
+    raise_exception = True
+    preload_permissions = False
+
+    async def get(self, request):
+        return HttpResponse(f"{request.user.get_username()} True")
+
+
 urlpatterns = [
     path("whoami/", whoami),
+    path("can-add-users/", can_add_users),
+    path("can-add-users-not-preloaded/", CanAddUsers.as_view()),
     path("whoami-sync/", whoami_sync),
     path("plain/", plain),
     path("plain-sync/", plain_sync),
@@ -581,6 +602,28 @@ class CostTests(UsersMixin, TestCase):
         rendered = self.cost("/render/", [SESSION, OURS], self.user)
         self.assertEqual(rendered - plain, (0, 0))
         self.assertEqual(rendered.response.content, b"user=alice request.user=alice")
+
+    def test_a_view_that_preloads_permissions_gets_them_in_the_same_hop(self):
+        self.user.user_permissions.add(Permission.objects.get(codename="add_user"))
+        added, ours = self.added_cost("/can-add-users/", self.user, "/plain/")
+        self.assertEqual(ours.response.content, b"alice True")
+        self.assertEqual(added, (3, 1))
+        self.assertIn(" UNION ALL ", ours.sql[2])
+
+    def test_a_view_that_does_not_preload_pays_for_its_check(self):
+        self.user.user_permissions.add(Permission.objects.get(codename="add_user"))
+        path = "/can-add-users-not-preloaded/"
+        added, ours = self.added_cost(path, self.user, "/plain/")
+        self.assertEqual(ours.response.content, b"alice True")
+        self.assertEqual(added, (3, 2))
+
+    def test_an_unrouted_path_is_still_resolved(self):
+        with override_settings(MIDDLEWARE=[SESSION, OURS]):
+            client = AsyncClient()
+            client.force_login(self.user)
+            cost = cost_of(client, "get", "/no-such-page/")
+        self.assertEqual(cost.response.status_code, 404)
+        self.assertEqual(len(cost.sql), 2)
 
     def test_signed_cookie_sessions_cost_one_query(self):
         engine = "django.contrib.sessions.backends.signed_cookies"

@@ -1,7 +1,8 @@
 """Settings for the Channels end-to-end tests: servers and test share one SQLite file.
 
 ``E2E_DB_PATH`` names the database file; ``E2E_REDIS_URL``, when set, makes the
-channel layer channels_redis (for the cross-process test) instead of in-memory.
+channel layer channels_redis (for the cross-process test) instead of in-memory,
+and ``E2E_IDENTITY_CACHE=1`` with it turns on the identity cache, in Redis.
 """
 
 import os
@@ -44,3 +45,12 @@ if os.environ.get("E2E_REDIS_URL"):
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+if os.environ.get("E2E_IDENTITY_CACHE"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["E2E_REDIS_URL"],
+        }
+    }
+    ASYNC_AUTH_IDENTITY_CACHE = "default"

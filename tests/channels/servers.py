@@ -28,7 +28,12 @@ from tests.e2e.server import (
 ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.channels.asgi_app:application"
 SETTINGS = "tests.channels.e2e_settings"
-USERS = {"alice": "alice-pass", "bob": "bob-pass", "carol": "carol-pass"}
+USERS = {
+    "alice": "alice-pass",
+    "bob": "bob-pass",
+    "carol": "carol-pass",
+    "dave": "dave-pass",
+}
 
 
 def _run_django(*args: str, env: dict[str, str]) -> None:

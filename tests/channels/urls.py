@@ -7,9 +7,15 @@ from django.contrib.auth import (
     logout,
     update_session_auth_hash,
 )
+from django.contrib.auth.models import Permission, User
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+
+from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from async_auth_views.views import AsyncView
+
+PERMISSION = "auth.add_user"
 
 
 @csrf_exempt
@@ -51,7 +57,34 @@ async def whoami_view(request):
     return HttpResponse(str(request.user.pk))
 
 
+class Guarded(LoginRequiredMixin, PermissionRequiredMixin, AsyncView):
+    permission_required = PERMISSION
+    raise_exception = True
+
+    async def get(self, request):
+        return HttpResponse(request.user.get_username())
+
+
+@csrf_exempt
+def admin_view(request, action, username):
+    """What an administrator does to ``username`` in another process."""
+    user = User.objects.get(username=username)
+    permission = Permission.objects.get(codename=PERMISSION.split(".")[1])
+    if action == "grant":
+        user.user_permissions.add(permission)
+    elif action == "revoke":
+        user.user_permissions.remove(permission)
+    elif action == "deactivate":
+        user.is_active = False
+        user.save()
+    else:
+        return HttpResponseBadRequest(f"unknown action {action!r}")
+    return HttpResponse(f"{action} {username}")
+
+
 urlpatterns = [
+    path("guarded/", Guarded.as_view()),
+    path("admin/<str:action>/<str:username>/", admin_view),
     path("whoami/", whoami_view),
     path("login/", login_view),
     path("logout/", logout_view),

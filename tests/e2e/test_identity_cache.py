@@ -1,0 +1,115 @@
+"""The identity cache in Redis, shared by two uvicorn processes: a change made
+through one process is seen at once by the other, which had the entry cached.
+
+With ``LocMemCache`` each process would keep its own entries, and process B
+would go on serving what process A has since revoked: these tests fail so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.channels.servers import login, post, prepare_database, redis_server, serve
+from tests.e2e.server import Server
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    database = prepare_database(tmp_path_factory.mktemp("identity") / "db.sqlite3")
+    with redis_server() as url:
+        logs: Path = tmp_path_factory.mktemp("uvicorn-identity")
+        env = {**database, "E2E_REDIS_URL": url, "E2E_IDENTITY_CACHE": "1"}
+        a = serve(env, logs / "a.log")
+        try:
+            b = serve(env, logs / "b.log")
+            try:
+                yield a, b
+            finally:
+                b.stop()
+        finally:
+            a.stop()
+
+
+async def get(server: Server, path: str, session_key: str) -> tuple[int, str]:
+    async with httpx.AsyncClient(
+        base_url=server.url, cookies={"sessionid": session_key}
+    ) as client:
+        response = await client.get(path)
+        return response.status_code, response.text
+
+
+async def cached_on_b(a: Server, b: Server, username: str) -> str:
+    """Log in through A with the permission; B serves the guarded page twice."""
+    await post(a, f"/admin/grant/{username}/", await login(a, username))
+    key = await login(a, username)
+    for _ in range(2):  # a miss that fills the entry, then a hit
+        assert await get(b, "/guarded/", key) == (200, username)
+    return key
+
+
+def test_permission_removed_through_a_is_refused_by_b(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+
+    async def scenario() -> tuple[int, str]:
+        key = await cached_on_b(a, b, "alice")
+        await post(a, "/admin/revoke/alice/", key)
+        return await get(b, "/guarded/", key)
+
+    assert asyncio.run(scenario())[0] == 403
+
+
+def test_logout_through_a_ends_the_session_on_b(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+
+    async def scenario() -> tuple[int, str]:
+        key = await cached_on_b(a, b, "carol")
+        await post(a, "/logout/", key)
+        return await get(b, "/whoami/", key)
+
+    assert asyncio.run(scenario()) == (200, "None")
+
+
+def test_password_change_through_a_ends_other_sessions_on_b(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+
+    async def scenario() -> tuple[tuple[int, str], tuple[int, str]]:
+        held = await cached_on_b(a, b, "bob")
+        async with httpx.AsyncClient(
+            base_url=a.url, cookies={"sessionid": await login(a, "bob")}
+        ) as changer:
+            response = await changer.post("/password/", data={"password": "new"})
+            response.raise_for_status()
+            # Django cycles the changer's key and keeps that session logged in.
+            kept = response.cookies["sessionid"]
+        return await get(b, "/whoami/", held), await get(b, "/guarded/", kept)
+
+    ended, kept = asyncio.run(scenario())
+    assert ended == (200, "None")
+    assert kept == (200, "bob")  # the session that changed it lives on
+
+
+def test_deactivation_through_a_ends_the_session_on_b(
+    pair: tuple[Server, Server],
+) -> None:
+    a, b = pair
+
+    async def scenario() -> tuple[int, str]:
+        key = await cached_on_b(a, b, "dave")
+        await post(a, "/admin/deactivate/dave/", key)
+        return await get(b, "/whoami/", key)
+
+    assert asyncio.run(scenario()) == (200, "None")
