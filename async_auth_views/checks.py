@@ -84,7 +84,7 @@ def check_middleware(
 
 @checks.register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for read, check_id in (
         (lazy_paths, "async_auth_views.E004"),
         (identity_cache, "async_auth_views.E005"),
