@@ -140,14 +140,29 @@ def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
     return user
 
 
-def stamp(cache: BaseCache, session: SessionBase) -> tuple[str, str] | None:
-    """The tokens to stamp an entry with, read *before* the database is.
+@dataclass(frozen=True)
+class Stamp:
+    """What the session and the tokens said *before* the database was read."""
 
-    Missing tokens are created. None when the session names no user or the
-    cache fails: the entry is then not stored.
+    session_key: str
+    user_pk: str
+    backend: str
+    session_hash: str
+    user_token: str
+    everyone_token: str
+
+
+def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
+    """Read the session and the current tokens, creating missing tokens.
+
+    None when the session names no user or the cache fails: then nothing is
+    stored. Call it before resolving the user, and pass it to ``remember()``.
     """
+    session_key = session.session_key
     user_pk = session.get(SESSION_KEY)
-    if user_pk is None:
+    backend = session.get(BACKEND_SESSION_KEY)
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not session_key or user_pk is None or not isinstance(backend, str):
         return None
     try:
         tokens = _tokens(cache, str(user_pk))
@@ -158,36 +173,35 @@ def stamp(cache: BaseCache, session: SessionBase) -> tuple[str, str] | None:
     except Exception:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
-    return tokens
+    if tokens is None or not isinstance(session_hash, str):
+        return None
+    return Stamp(session_key, str(user_pk), backend, session_hash, *tokens)
 
 
 def remember(
-    cache: BaseCache,
-    session: SessionBase,
-    session_key: str | None,
-    user: UserType,
-    tokens: tuple[str, str] | None,
+    cache: BaseCache, session: SessionBase, user: UserType, stamp: Stamp | None
 ) -> None:
     """Store the user ``session`` resolved to, if it is safe to serve it again.
 
-    Only a user the session named under the same key, with the session hash
-    the current ``SECRET_KEY`` gives (not one of its fallbacks), is stored.
+    Only a user that the session named, unchanged by the resolution (same key,
+    same stored hash), and whose hash the current ``SECRET_KEY`` gives (not a
+    fallback, whose session Django renews) is stored.
     """
-    if tokens is None or not user.is_authenticated or not session_key:
+    if stamp is None or not user.is_authenticated:
         return
-    session_hash = session.get(HASH_SESSION_KEY) or ""
-    backend = session.get(BACKEND_SESSION_KEY)
     if (
-        session.session_key != session_key
-        or not isinstance(backend, str)
-        or _pk_string(user) != str(session.get(SESSION_KEY))
-        or not constant_time_compare(session_hash, user.get_session_auth_hash())
+        session.session_key != stamp.session_key
+        or session.get(HASH_SESSION_KEY) != stamp.session_hash
+        or _pk_string(user) != stamp.user_pk
+        or not constant_time_compare(stamp.session_hash, user.get_session_auth_hash())
     ):
         return
-    entry = Identity(user, backend, session_hash, *tokens)
+    entry = Identity(
+        user, stamp.backend, stamp.session_hash, stamp.user_token, stamp.everyone_token
+    )
     timeout = min(identity_timeout(), session.get_expiry_age())
     try:
-        cache.set(session_entry_key(session_key), entry, timeout)
+        cache.set(session_entry_key(stamp.session_key), entry, timeout)
     except Exception:
         logger.warning("The identity cache could not be written.", exc_info=True)
 

@@ -93,10 +93,9 @@ def resolve_user(
     user = cached_user(cache, session)
     if user is not None:
         return user
-    session_key = session.session_key
-    tokens = stamp(cache, session)
+    before = stamp(cache, session)
     user = _resolve(session, can_set_cookie, with_permissions=True)
-    remember(cache, session, session_key, user, tokens)
+    remember(cache, session, user, before)
     return user
 
 

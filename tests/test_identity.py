@@ -25,6 +25,7 @@ from django.urls import path
 
 from async_auth_views import identity
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from async_auth_views.resolver import resolve_user
 from async_auth_views.views import AsyncView
 from tests.measure import cost_of
 
@@ -225,11 +226,10 @@ class IdentityCacheTests(TestCase):
         self.client.force_login(self.alice)
         cache = caches["identity"]
         session = self.client.session
-        tokens = identity.stamp(cache, session)  # read before the database ...
+        before = identity.stamp(cache, session)  # read before the database ...
         user = User.objects.get(pk=self.alice.pk)
-        user.backend = session["_auth_user_backend"]
         self.alice.user_permissions.remove(self.permission)  # ... changed meanwhile
-        identity.remember(cache, session, session.session_key, user, tokens)
+        identity.remember(cache, session, user, before)
         self.assertIsNone(identity.cached_user(cache, session))
         self.assert_refused()
 
@@ -255,6 +255,19 @@ class IdentityCacheTests(TestCase):
             # The new key's entry is filled by the next request, then served.
             self.assert_served("alice")
             self.assertEqual(self.assert_served("alice").sql, [])
+
+    def test_a_websocket_renewing_the_hash_in_memory_stores_nothing(self) -> None:
+        # A WebSocket cannot cycle the key: Django's renewed hash stays in memory
+        # while the stored session keeps the old one, which must not be cached.
+        self.client.force_login(self.alice)
+        old_secret = settings.SECRET_KEY
+        with override_settings(SECRET_KEY="rotated", SECRET_KEY_FALLBACKS=[old_secret]):
+            session = self.client.session
+            user = resolve_user(session, can_set_cookie=False)
+            self.assertEqual(user, self.alice)
+            self.assertIsNone(identity.cached_user(caches["identity"], session))
+        with override_settings(SECRET_KEY="rotated", SECRET_KEY_FALLBACKS=[]):
+            self.assert_served("anonymous", "/whoami/")
 
     def test_secret_key_rotation_without_fallback_logs_out(self) -> None:
         self.client.force_login(self.alice)
