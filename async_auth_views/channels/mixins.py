@@ -70,6 +70,10 @@ class AccessMixin(_Base):
     #: HTTP: the query parameter that carries where the user was going.
     redirect_field_name: str | None = REDIRECT_FIELD_NAME
 
+    #: Load the user's model permissions with the user when it is re-resolved
+    #: (at the handshake and on revalidation), so the check costs no extra hop.
+    preload_permissions: bool = False
+
     _auth_groups: tuple[str, ...] = ()
     _auth_checked_at: float | None = None
     _auth_revoked: bool = False
@@ -160,6 +164,7 @@ class AccessMixin(_Base):
                 cast(dict[str, Any], self.scope)["user"] = await aresolve_user(
                     saved_session(self.scope["session"]),
                     can_set_cookie=can_set_cookie(self.scope),
+                    with_permissions=self.preload_permissions,
                 )
             return bool(await self.check_access())
         except Exception:
@@ -283,6 +288,7 @@ class PermissionRequiredMixin(AccessMixin):
 
     #: One permission (``"app_label.codename"``) or an iterable of them, all required.
     permission_required: str | Sequence[str] | None = None
+    preload_permissions = True
 
     def get_permission_required(self) -> Sequence[str]:
         """Override this method to override the permission_required attribute."""

@@ -22,6 +22,8 @@ from async_auth_views.channels import (
     UserPassesTestMixin,
 )
 
+from tests.measure import counting_hops
+
 from .consumers import CONNECTED, app, http_consumer, ws_consumer
 from .support import ChannelsTestCase
 
@@ -85,6 +87,20 @@ class WebsocketAccessTests(ChannelsTestCase):
         await self.assert_accepted(
             ws_consumer(PermissionRequiredMixin, permission_required=PERM)
         )
+
+    async def test_permissions_come_with_the_handshake_user(self) -> None:
+        # The handshake re-reads the saved session (so that a logout cannot
+        # slip in); the permissions are loaded in that same hop, not another.
+        await self.user.user_permissions.aadd(
+            await Permission.objects.aget(codename="view_user")
+        )
+        consumer = ws_consumer(PermissionRequiredMixin, permission_required=PERM)
+        with counting_hops() as hops:
+            communicator, (connected, _) = await self.open(consumer)
+        self.assertTrue(connected)
+        self.assertEqual(hops.count("resolve_user"), 2)  # middleware, then re-read
+        self.assertNotIn("has_perms", hops)
+        await communicator.disconnect()
 
     async def test_permission_required_denies(self) -> None:
         await self.assert_refused(
