@@ -21,7 +21,6 @@ from async_auth_views.channels import (
     PermissionRequiredMixin,
     UserPassesTestMixin,
 )
-
 from tests.measure import counting_hops
 
 from .consumers import CONNECTED, app, http_consumer, ws_consumer
