@@ -110,7 +110,10 @@ if redis_url := os.environ.get("EXAMPLE_REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url]},
+            # redis-py 8 reads with a 5 s socket_timeout by default, as long
+            # as channels_redis's blocking pop waits: consumers then die with
+            # TimeoutError every few seconds. Read for longer than the pop.
+            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 15}]},
         }
     }
 else:
