@@ -39,18 +39,24 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the module; each test opens its own contexts."""
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> str:
+    """Chromium's path; skip (fail in CI) before any server starts without it."""
     executable = chromium_path()
     if executable is None:
         reason = "Chromium is not installed (apt-get install chromium)"
         if in_ci():
             pytest.fail(f"{reason}; .ci/run should have installed it.")
         pytest.skip(reason)
+    return executable
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    """One headless Chromium for the module; each test opens its own contexts."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS
+            executable_path=chromium, args=CHROMIUM_ARGS
         )
         try:
             yield browser
@@ -60,6 +66,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    """Where each step's screenshot goes: test-output/browser/ (gitignored)."""
+    """Where each step's screenshot goes: test-output/browser/ (gitignored),
+    emptied of the previous run's files first."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.iterdir():
+        old.unlink()
     return SCREENSHOTS
