@@ -114,6 +114,7 @@ def test_anonymous_visitor_is_sent_to_log_in(
 @pytest.mark.parametrize(
     ("username", "may_read_secret", "own_book", "other_book"),
     [("alice", True, "Dune", "Neuromancer"), ("bob", False, "Neuromancer", "Dune")],
+    ids=["alice", "bob"],
 )
 def test_each_demo_user_sees_what_they_may(
     example_site: Server,
