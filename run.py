@@ -4,8 +4,11 @@
     python3 run.py demo   set up and serve the example site on http://127.0.0.1:8000
     python3 run.py test   set up tox and run every test environment this machine can
 
-Each command creates the virtualenv it needs (``.venv-demo``, ``.venv-tools``)
-the first time and reuses it after.
+    python3 run.py scale  the example site on PostgreSQL and Redis, served by two
+                          uvicorn processes on ports 8000 and 8001
+
+Each command creates the virtualenv it needs (``.venv-demo``, ``.venv-tools``,
+``.venv-scale``) the first time and reuses it after.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ def demo() -> None:
     )  # fmt: skip
 
 
+def scale() -> None:
+    """Serve the example site on PostgreSQL and Redis with two uvicorn processes."""
+    python = _venv(".venv-scale", "-e", f"{ROOT}[channels,example,example-scale]")
+    _run(python, ROOT / "example" / "scale.py")
+
+
 def test() -> None:
     """Run tox; in CI (``CI=true``) a missing interpreter fails instead of skipping."""
     python = _venv(".venv-tools", "tox>=4.20")
@@ -66,7 +75,7 @@ def test() -> None:
     _run(*args, *sys.argv[2:])
 
 
-COMMANDS = {"demo": demo, "test": test}
+COMMANDS = {"demo": demo, "test": test, "scale": scale}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -1,11 +1,19 @@
 """Settings for the example site: a local demo, not a deployment.
 
-``EXAMPLE_DB_PATH`` points the SQLite database elsewhere (the end-to-end tests
-use a temporary file); it defaults to ``example/db.sqlite3``.
+By default it runs on one machine: SQLite and the in-memory channel layer.
+Environment variables switch it to the setup of ``python3 run.py scale``:
+
+- ``EXAMPLE_DB_PATH``: where the SQLite database lives (the end-to-end tests
+  use a temporary file); ``example/db.sqlite3`` by default.
+- ``EXAMPLE_DATABASE_URL``: ``postgresql://user[:password]@host:port/name``
+  uses PostgreSQL instead of SQLite (needs ``psycopg``).
+- ``EXAMPLE_REDIS_URL``: ``redis://host:port/db`` uses ``channels_redis``, so
+  that several server processes share revocations.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "guardian",
     "async_auth_views",
     "demo",
 ]
@@ -48,12 +57,41 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("EXAMPLE_DB_PATH") or BASE_DIR / "db.sqlite3",
+
+def postgresql(url: str) -> dict[str, object]:
+    """The ``DATABASES`` entry for a ``postgresql://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"} or not parts.path.strip("/"):
+        raise ValueError(
+            f"EXAMPLE_DATABASE_URL must look like "
+            f"postgresql://user@127.0.0.1:5432/name, not {url!r}."
+        )
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.strip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
     }
-}
+
+
+if database_url := os.environ.get("EXAMPLE_DATABASE_URL"):
+    DATABASES = {"default": postgresql(database_url)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("EXAMPLE_DB_PATH") or BASE_DIR / "db.sqlite3",
+        }
+    }
+
+# The object-permission page asks django-guardian about single books.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # no guardian row for anonymous visitors
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -67,5 +105,16 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The live panel's revocations travel through the channel layer: in memory for
-# one process (use channels_redis for several).
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# one process, Redis for several.
+if redis_url := os.environ.get("EXAMPLE_REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 reads with a 5 s socket_timeout by default, as long
+            # as channels_redis's blocking pop waits: consumers then die with
+            # TimeoutError every few seconds. Read for longer than the pop.
+            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": 15}]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

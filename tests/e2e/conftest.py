@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from . import example
 from .server import Server, StartServer, start_uvicorn, wait_until_answering
 
 
@@ -43,6 +44,27 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def example_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A fresh SQLite database set up as ``run.py demo`` does; the site's env."""
+    env = example.site_env(tmp_path_factory.mktemp("example") / "db.sqlite3")
+    example.manage("migrate", "--noinput", env=env)
+    example.manage("demo_users", env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def example_site(start_server: StartServer, example_env: dict[str, str]) -> Server:
+    """The example site, served by uvicorn on its own database, for this module."""
+    return start_server(
+        example.APP,
+        cwd=example.EXAMPLE,
+        env=example_env,
+        settings=example.SETTINGS,
+        ready_path="/login/",
+    )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -3,57 +3,22 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .server import Server, StartServer, server_env
+from .example import PASSWORDS
+from .server import Server
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example"
-SETTINGS = "example_site.settings"
-PASSWORDS = {"alice": "alice-demo-pass", "bob": "bob-demo-pass"}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def _manage(*args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE / "manage.py"), *args],
-        env=server_env(env, SETTINGS),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode:
-        pytest.fail(
-            f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
-        )
-
-
-@pytest.fixture(scope="module")
-def site(start_server: StartServer, tmp_path_factory: pytest.TempPathFactory) -> Server:
-    """The example site on a fresh SQLite file, set up as ``run.py demo`` does."""
-    db_path = tmp_path_factory.mktemp("example") / "db.sqlite3"
-    env = {"PYTHONPATH": str(EXAMPLE), "EXAMPLE_DB_PATH": str(db_path)}
-    _manage("migrate", "--noinput", env=env)
-    _manage("demo_users", env=env)
-    return start_server(
-        "example_site.asgi:application",
-        cwd=EXAMPLE,
-        env=env,
-        settings=SETTINGS,
-        ready_path="/login/",
-    )
-
-
 @pytest.fixture
-def client(site: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, timeout=10.0) as client:
+def client(example_site: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=example_site.url, timeout=10.0) as client:
         yield client
 
 
@@ -142,6 +107,49 @@ def test_books_lists_the_books(client: httpx.Client) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("username", "own_book", "other_book"),
+    [("alice", "Dune", "Neuromancer"), ("bob", "Neuromancer", "Dune")],
+)
+def test_book_edit_is_an_object_permission(
+    client: httpx.Client, username: str, own_book: str, other_book: str
+) -> None:
+    log_in(client, username)
+    books = client.get("/books/").text
+    edit = {
+        title: url
+        for title, url in re.findall(
+            r'<em>([^<]+)</em>.*?href="([^"]+/edit/)"', books, re.S
+        )
+    }
+    own = client.get(edit[own_book])
+    assert own.status_code == 200
+    assert f"Edit <em>{own_book}</em>" in own.text
+    assert client.get(edit[other_book]).status_code == 403
+
+
+def test_logout_everywhere_ends_every_session_of_the_user(
+    example_site: Server, client: httpx.Client
+) -> None:
+    log_in(client, "bob")
+    with (
+        httpx.Client(base_url=example_site.url, timeout=10.0) as other,
+        httpx.Client(base_url=example_site.url, timeout=10.0) as alice,
+    ):
+        log_in(other, "bob")
+        log_in(alice, "alice")
+        dashboard = client.get("/")
+        response = client.post(
+            "/logout/everywhere/",
+            data={"csrfmiddlewaretoken": csrf_token(dashboard)},
+        )
+        assert response.status_code == 302
+        assert response.headers["location"] == "/login/"
+        assert client.get("/").status_code == 302
+        assert other.get("/").headers["location"] == "/login/?next=/"
+        assert alice.get("/").status_code == 200  # other users keep theirs
+
+
 def test_logout_ends_the_session(client: httpx.Client) -> None:
     log_in(client, "alice")
     dashboard = client.get("/")
@@ -156,7 +164,7 @@ def test_logout_ends_the_session(client: httpx.Client) -> None:
 
 
 def test_live_panel_names_the_user_and_closes_on_logout(
-    site: Server, client: httpx.Client
+    example_site: Server, client: httpx.Client
 ) -> None:
     """The dashboard's WebSocket: refused anonymous, named when logged in, and
     closed with code 4401 as soon as the session is logged out elsewhere."""
@@ -165,16 +173,16 @@ def test_live_panel_names_the_user_and_closes_on_logout(
 
     import websockets
 
-    ws_url = site.url.replace("http://", "ws://") + "/ws/live/"
+    ws_url = example_site.url.replace("http://", "ws://") + "/ws/live/"
     log_in(client, "bob")
     cookie = f"sessionid={client.cookies['sessionid']}"
 
     async def scenario() -> tuple[int, dict[str, str], int | None]:
         with pytest.raises(websockets.InvalidStatus) as refused:
-            await websockets.connect(ws_url, origin=site.url)  # type: ignore[arg-type]
+            await websockets.connect(ws_url, origin=example_site.url)  # type: ignore[arg-type]
         async with websockets.connect(
             ws_url,
-            origin=site.url,  # type: ignore[arg-type]
+            origin=example_site.url,  # type: ignore[arg-type]
             additional_headers={"Cookie": cookie},
         ) as ws:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 5))

@@ -8,11 +8,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
+from guardian.shortcuts import assign_perm, remove_perm
 
-# (username, password, holds demo.read_secret)
+from demo.models import Book
+
+# (username, password, holds demo.read_secret, the one book they may edit)
 DEMO_USERS = [
-    ("alice", "alice-demo-pass", True),
-    ("bob", "bob-demo-pass", False),
+    ("alice", "alice-demo-pass", True, "Dune"),
+    ("bob", "bob-demo-pass", False, "Neuromancer"),
 ]
 
 
@@ -25,7 +28,8 @@ class Command(BaseCommand):
             content_type__app_label="demo", codename="read_secret"
         )
         self.stdout.write("Demo users:")
-        for username, password, can_read_secret in DEMO_USERS:
+        books = list(Book.objects.all())
+        for username, password, can_read_secret, editable in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             user.set_password(password)
             user.is_active = True
@@ -36,6 +40,13 @@ class Command(BaseCommand):
             else:
                 user.user_permissions.remove(read_secret)
                 note = "gets a 403 on /secret/"
+            # An object permission, through django-guardian: one book each.
+            for book in books:
+                if book.title == editable:
+                    assign_perm("demo.change_book", user, book)
+                else:
+                    remove_perm("demo.change_book", user, book)
+            note += f", may edit {editable}"
             self.stdout.write(
                 f"  username {username:<6} password {password:<16} {note}"
             )
