@@ -40,7 +40,12 @@ if os.environ.get("E2E_REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["E2E_REDIS_URL"]]},
+            # Longer than channels_redis's 5 s blocking read (see the docs).
+            "CONFIG": {
+                "hosts": [
+                    {"address": os.environ["E2E_REDIS_URL"], "socket_timeout": 15}
+                ]
+            },
         }
     }
 else:
