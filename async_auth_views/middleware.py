@@ -21,7 +21,6 @@ from django.contrib.auth.middleware import (
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
@@ -112,15 +111,15 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         _require_session(request, self)
-        if not self.resolves_eagerly(request):
-            _set_lazy_user(request)
-        elif session_may_name_user(request.session):
-            user = await aresolve_user(
-                request.session, with_permissions=self.preloads_permissions(request)
+        if self.resolves_eagerly(request):
+            session = request.session
+            # Only a session that may name a user needs the view looked up.
+            preload = session_may_name_user(session) and self.preloads_permissions(
+                request
             )
-            _set_user(request, user)
+            _set_user(request, await aresolve_user(session, with_permissions=preload))
         else:
-            _set_user(request, AnonymousUser())
+            _set_lazy_user(request)
         response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
         return response
 

@@ -87,6 +87,7 @@ def resolve_user(
     call (one statement) when a permission check will follow. With
     ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
     """
+    _mark_read(session)
     cache = identity_cache()
     if cache is None:
         return _resolve(session, can_set_cookie, with_permissions)
@@ -107,6 +108,7 @@ async def aresolve_user(
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
     key, nor for a hit in an in-process identity cache."""
+    _mark_read(session)
     if not session_may_name_user(session):
         return AnonymousUser()
     cache = identity_cache()
@@ -117,6 +119,17 @@ async def aresolve_user(
     return await sync_to_async(resolve_user)(
         session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
     )
+
+
+def _mark_read(session: SessionBase) -> None:
+    """Mark the session as read, as Django's ``get_user()`` does by reading it.
+
+    The user is decided by the session cookie even when no I/O was needed (no
+    key, or an identity-cache hit), so the response must vary on it:
+    ``SessionMiddleware`` adds ``Vary: Cookie`` to responses whose session was
+    accessed, and a shared cache must never serve one user's page to another.
+    """
+    session.accessed = True
 
 
 def _resolve(

@@ -115,6 +115,14 @@ class IdentityCacheTests(TestCase):
         self.assertNotIn("resolve_user", hit.hops)
         self.assertNotIn("has_perms", hit.hops)
 
+    def test_a_hit_still_varies_on_the_cookie(self) -> None:
+        # The hit never loads the session, but the page is still alice's.
+        self.client.force_login(self.alice)
+        self.assert_served("alice")
+        hit = self.assert_served("alice")
+        self.assertEqual(hit.sql, [])
+        self.assertIn("Cookie", hit.response.get("Vary", ""))
+
     def test_a_hit_gives_each_request_its_own_user_object(self) -> None:
         self.client.force_login(self.alice)
         self.assert_served("alice")

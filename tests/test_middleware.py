@@ -633,6 +633,28 @@ class CostTests(UsersMixin, TestCase):
         self.assertEqual(ours.response.content, b"user=alice request.user=alice")
 
 
+@override_settings(ROOT_URLCONF=__name__)
+class VaryCookieTests(UsersMixin, TestCase):
+    """A response built for a user varies on the session cookie, so that a
+    shared cache (a proxy, a CDN) never serves one user's page to another."""
+
+    async def test_anonymous_without_cookie(self):
+        response = await self.async_client.get("/whoami/")
+        self.assertIsNone(response.json()["user"])
+        self.assertIn("Cookie", response.get("Vary", ""))
+
+    async def test_logged_in(self):
+        await self.async_client.aforce_login(self.user)
+        response = await self.async_client.get("/whoami/")
+        self.assertEqual(response.json()["user"], "alice")
+        self.assertIn("Cookie", response.get("Vary", ""))
+
+    def test_sync_path_as_in_django(self):
+        self.client.force_login(self.user)
+        response = self.client.get("/whoami-sync/")
+        self.assertIn("Cookie", response.get("Vary", ""))
+
+
 # Django's guarantees about who the user is ----------------------------------
 
 
