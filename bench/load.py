@@ -44,17 +44,19 @@ def status(port: int, path: str, cookie: str | None) -> int:
 class Server:
     """One uvicorn worker serving the benchmark project; a context manager that always stops it."""
 
-    def __init__(self, python: str, env: dict[str, str], auth: str) -> None:
+    def __init__(
+        self, python: str, env: dict[str, str], name: str, settings: dict[str, str]
+    ) -> None:
         self.port = free_port()
-        self.auth = auth
-        self.log = (Path(env["BENCH_TMP"]) / f"uvicorn-{auth}.log").open("w")
+        self.name = name
+        self.log = (Path(env["BENCH_TMP"]) / f"uvicorn-{name}.log").open("w")
         self.process = subprocess.Popen(
             [
                 python, "-m", "uvicorn", "project.asgi:application",
                 "--host", HOST, "--port", str(self.port), "--workers", "1",
                 "--no-access-log", "--log-level", "warning",
             ],
-            cwd=BENCH, env={**env, "BENCH_AUTH": auth},
+            cwd=BENCH, env={**env, **settings},
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -70,14 +72,14 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn ({self.auth}) exited: see {self.log.name}")
+                raise RuntimeError(f"uvicorn ({self.name}) exited: see {self.log.name}")
             try:
                 if status(self.port, "/ceiling/", None) == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"uvicorn ({self.auth}) did not answer within 30 s")
+        raise RuntimeError(f"uvicorn ({self.name}) did not answer within 30 s")
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
