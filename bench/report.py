@@ -17,6 +17,7 @@ class Row:
     ratio: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float
     errors: int
     sql: int
     new_connections: int
@@ -43,7 +44,7 @@ def _target_cells(target: Target) -> list[str]:
 
 HEADER = (
     "Variant", "Traffic", "Conc.", "req/s", "vs ceiling", "p50 ms", "p99 ms",
-    "+SQL", "+conn.", "+hops",
+    "CPU ms/req", "+SQL", "+conn.", "+hops",
 )  # fmt: skip
 
 
@@ -51,6 +52,7 @@ def _cells(row: Row) -> list[str]:
     return [
         row.variant, row.traffic, str(row.conns), f"{row.rps:,.0f}",
         f"{row.ratio:.2f}", f"{row.p50_ms:.2f}", f"{row.p99_ms:.2f}",
+        f"{row.cpu_ms:.2f}",
         f"{row.sql:+d}", f"{row.new_connections:+d}", f"{row.hops:+d}",
     ]  # fmt: skip
 

@@ -157,10 +157,11 @@ def _cookie(traffic: str, session_key: str) -> str | None:
     return f"sessionid={session_key}" if traffic == "authenticated" else None
 
 
-def _check_statuses(ports: dict[str, int], session_key: str) -> None:
+def _check_statuses(servers: dict[str, Server], session_key: str) -> None:
     for v in VARIANTS:
         for traffic in TRAFFIC:
-            got = status(ports[v.server], v.path, _cookie(traffic, session_key))
+            cookie = _cookie(traffic, session_key)
+            got = status(servers[v.server].port, v.path, cookie)
             protected = v.path != CEILING
             want = 302 if traffic == "anonymous" and protected else 200
             if got != want:
@@ -168,7 +169,7 @@ def _check_statuses(ports: dict[str, int], session_key: str) -> None:
 
 
 def _round(
-    rnd: int, args: argparse.Namespace, ports: dict[str, int], session_key: str
+    rnd: int, args: argparse.Namespace, servers: dict[str, Server], session_key: str
 ) -> Results:
     """Every variant once per traffic and concurrency, ratios to this round's ceilings."""
     # Rotate the order each round so that no variant always runs first.
@@ -183,7 +184,7 @@ def _round(
                 # Let the previous run's in-flight requests drain: the servers
                 # share the CPUs, so a backlog on one slows the other.
                 time.sleep(args.pause)
-                got[v] = wrk(ports[v.server], v.path, cookie, conns, args.duration)
+                got[v] = wrk(servers[v.server], v.path, cookie, conns, args.duration)
             ceiling = {v.server: got[v].rps for v in order if v.path == CEILING}
             for v, m in got.items():
                 ratio = m.rps / ceiling[v.server] if ceiling[v.server] else 0.0
@@ -199,23 +200,23 @@ def _measure(
     """Start the servers, check every URL answers as expected, warm up, run the rounds."""
     results: Results = {}
     with ExitStack() as stack:
-        ports = {
-            name: stack.enter_context(Server(python, env, name, settings)).port
+        servers = {
+            name: stack.enter_context(Server(python, env, name, settings))
             for name, settings in SERVERS.items()
         }
-        _check_statuses(ports, session_key)
+        _check_statuses(servers, session_key)
         print(f"Warming up ({args.warmup} s per URL) ...", flush=True)
         for v in VARIANTS:
             for traffic in TRAFFIC:
                 wrk(
-                    ports[v.server],
+                    servers[v.server],
                     v.path,
                     _cookie(traffic, session_key),
                     64,
                     args.warmup,
                 )
         for rnd in range(args.rounds):
-            for key, runs in _round(rnd, args, ports, session_key).items():
+            for key, runs in _round(rnd, args, servers, session_key).items():
                 results.setdefault(key, []).extend(runs)
     return results
 
@@ -238,6 +239,7 @@ def _rows(results: Results, counts: Counts) -> list[Row]:
                         ratio=statistics.median(r for _, r in runs),
                         p50_ms=statistics.median(m.p50_ms for m, _ in runs),
                         p99_ms=statistics.median(m.p99_ms for m, _ in runs),
+                        cpu_ms=statistics.median(m.cpu_ms for m, _ in runs),
                         errors=sum(m.errors for m, _ in runs),
                         sql=mine["sql"] - base["sql"],
                         new_connections=mine["connections"] - base["connections"],
@@ -269,6 +271,7 @@ def _targets(results: Results, rows: list[Row]) -> list[Target]:
     pairs = list(zip(ours, other, strict=True))
     rps = statistics.median(o.rps / b.rps if b.rps else 0.0 for (o, _), (b, _) in pairs)
     p99 = statistics.median(o.p99_ms / b.p99_ms for (o, _), (b, _) in pairs)
+    cpu = statistics.median(o.cpu_ms / b.cpu_ms for (o, _), (b, _) in pairs)
     auth = _row(rows, OURS, "authenticated")
     anon = _row(rows, OURS, "anonymous")
     cached = _row(rows, OURS_CACHED, "authenticated")
@@ -280,6 +283,11 @@ def _targets(results: Results, rows: list[Row]) -> list[Target]:
         Target(
             "Default settings, authenticated, c=64: p99 ÷ best alternative's p99",
             f"{p99:.2f}", "≤ 0.6", p99 <= 0.6,
+        ),
+        Target(
+            "Cross-check of the first: server CPU per request ÷ best "
+            "alternative's (1 ÷ 1.5 = 0.67)",
+            f"{cpu:.2f}", "≤ 0.67", cpu <= 1 / 1.5,
         ),
         Target(
             "Identity cache (LocMemCache), authenticated, c=64: req/s ÷ ceiling",
