@@ -137,8 +137,12 @@ How it is measured
 """
 
 
-def chart(rows: list[Row], path: Path) -> None:
-    """Bars of each variant's ratio to the ceiling, one group per traffic and concurrency."""
+def chart(rows: list[Row], path: Path, meta: dict[str, str]) -> None:
+    """Bars of each variant's ratio to the ceiling, one group per traffic and concurrency.
+
+    The date, machine and versions are printed under the bars, so the image
+    says what it measured wherever it is shown.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -149,7 +153,7 @@ def chart(rows: list[Row], path: Path) -> None:
     groups = list(dict.fromkeys((r.traffic, r.conns) for r in measured))
     ratio = {(r.variant, r.traffic, r.conns): r.ratio for r in measured}
     width = 0.8 / len(variants)
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
     for i, variant in enumerate(variants):
         xs = [g + (i - (len(variants) - 1) / 2) * width for g in range(len(groups))]
         ys = [ratio.get((variant, *group), 0.0) for group in groups]
@@ -161,7 +165,14 @@ def chart(rows: list[Row], path: Path) -> None:
     ax.set_ylim(0, max(1.15, *(r.ratio * 1.1 for r in measured)))
     ax.set_title("Throughput relative to the unprotected view (median of rounds)")
     ax.legend(fontsize=8, loc="upper left", ncols=2)
-    fig.tight_layout()
+    versions = ", ".join(
+        f"{k} {meta[k]}"
+        for k in ("Python", "Django", "asgiref", "uvicorn")
+        if k in meta
+    )
+    caption = f"{meta.get('Date', '')}; {meta.get('Machine', '')}; {versions}"
+    fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)

@@ -384,7 +384,7 @@ def main() -> None:
     (ROOT / "docs" / "benchmarks.rst").write_text(rst(rows, targets, meta, method))
     table = markdown(rows, targets, meta)
     (ROOT / "docs" / "benchmarks-table.md").write_text(table)
-    chart(rows, ROOT / "docs" / "_static" / "benchmarks.png")
+    chart(rows, ROOT / "docs" / "_static" / "benchmarks.png", meta)
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
     print()
