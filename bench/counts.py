@@ -1,7 +1,7 @@
 """Per-request SQL statements, new database connections and ``sync_to_async`` hops.
 
-Run in its own process per middleware (``BENCH_AUTH``), with Django's
-``AsyncClient`` against the benchmark database::
+Run in its own process per server's settings (``BENCH_IDENTITY_CACHE``), with
+Django's ``AsyncClient`` against the benchmark database::
 
     python counts.py SESSION_KEY /ceiling/ /ours/ ...
 
@@ -10,6 +10,11 @@ prints JSON: ``{path: {"authenticated"|"anonymous": {"sql", "connections",
 than with ``CaptureQueriesContext``, which sees one thread's connection only,
 while the requests query from ``sync_to_async`` threads. Connections are closed
 before each request, as ``CONN_MAX_AGE = 0`` does after each request of a server.
+
+Each path is requested ``REPEAT`` times and the last request is reported: the
+earlier ones fill Django's caches (content types, URL resolver) and, with
+``ASYNC_AUTH_IDENTITY_CACHE`` on, the identity cache, so its figures are those
+of a warm request, as nearly every request of a server is.
 """
 
 from __future__ import annotations
@@ -118,7 +123,7 @@ async def _count(cookie: str, paths: list[str]) -> dict[str, dict[str, Any]]:
         result[path] = {}
         for traffic, key in (("authenticated", cookie), ("anonymous", None)):
             runs = [await _one(path, key) for _ in range(REPEAT)]
-            # The first request warms caches (ContentType, URL resolver): keep the last.
+            # The earlier requests warm the caches (see above): keep the last.
             result[path][traffic] = runs[-1]
     return result
 

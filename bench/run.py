@@ -5,13 +5,15 @@
 
 Creates ``.venv-bench`` (Python 3.12 when available) on first use and re-runs
 itself inside it; installs ``wrk`` with apt when missing and running as root.
-Writes ``docs/benchmarks.rst`` and ``docs/_static/benchmarks.png`` and prints
-the table.
+Writes ``docs/benchmarks.rst``, ``docs/benchmarks-table.md`` and
+``docs/_static/benchmarks.png``, and prints the table and the issue's targets.
 
-Two uvicorn servers run the same project and settings, one with Django's
-``AuthenticationMiddleware`` and one with this library's (they cannot share a
-stack: ours replaces Django's). Each serves its own ceiling; every variant's
-throughput is divided by the ceiling of its own server in the same round.
+One uvicorn server serves the ceiling and every variant with default settings,
+on one middleware stack (``project.middleware`` picks each variant's own
+authentication middleware by path; the ceiling has none). The identity cache
+is a process-wide setting, so a second server with the same settings plus the
+cache serves that variant and its own ceiling. Every variant's throughput is
+divided by the ceiling of its server in the same round.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ import tempfile
 import time
 import venv
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from load import Measurement, Server, status, wrk
-from report import Row, chart, markdown, rst
+from report import Row, Target, chart, markdown, rst
 
 DESCRIPTION = "Benchmark the ways to protect a Django view."
 BENCH = Path(__file__).resolve().parent
@@ -55,21 +58,33 @@ Results = dict[tuple[str, str, int], list[tuple[Measurement, float]]]
 # {server: {path: {traffic: {"sql", "connections", "hops", "hop_names"}}}}
 Counts = dict[str, dict[str, dict[str, dict[str, Any]]]]
 
+#: The servers, by name, and the environment that sets their settings apart.
+SERVERS = {"default": {}, "identity-cache": {"BENCH_IDENTITY_CACHE": "1"}}
+
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     path: str
-    server: str  # "django" or "ours": which AuthenticationMiddleware serves it
+    server: str  # a key of SERVERS
 
 
+CEILING = "/ceiling/"
+OURS = "async_auth_views"
+OURS_CACHED = "async_auth_views + identity cache (LocMemCache)"
+ALTERNATIVES = (
+    "Django sync mixins",
+    "Django async decorators",
+    "django-async-extensions",
+)
 VARIANTS = (
-    Variant("ceiling (Django middleware)", "/ceiling/", "django"),
-    Variant("ceiling (our middleware)", "/ceiling/", "ours"),
-    Variant("async_auth_views", "/ours/", "ours"),
-    Variant("Django sync mixins", "/django-sync-mixins/", "django"),
-    Variant("Django async decorators", "/django-async-decorators/", "django"),
-    Variant("django-async-extensions", "/async-extensions/", "django"),
+    Variant("ceiling", CEILING, "default"),
+    Variant(OURS, "/ours/", "default"),
+    Variant(ALTERNATIVES[0], "/django-sync-mixins/", "default"),
+    Variant(ALTERNATIVES[1], "/django-async-decorators/", "default"),
+    Variant(ALTERNATIVES[2], "/async-extensions/", "default"),
+    Variant("ceiling (identity-cache server)", CEILING, "identity-cache"),
+    Variant(OURS_CACHED, "/ours/", "identity-cache"),
 )
 
 
@@ -127,11 +142,11 @@ def _loadavg() -> str:
 def _counts(python: str, env: dict[str, str], cookie: str) -> Counts:
     """Per-request counts by server, then path, then traffic (see counts.py)."""
     result: Counts = {}
-    for server in ("django", "ours"):
-        paths = ["/ceiling/", *(v.path for v in VARIANTS if v.server == server)]
+    for server, settings in SERVERS.items():
+        paths = [CEILING, *(v.path for v in VARIANTS if v.server == server)]
         out = subprocess.run(
             [python, "counts.py", cookie, *dict.fromkeys(paths)],
-            cwd=BENCH, env={**env, "BENCH_AUTH": server},
+            cwd=BENCH, env={**env, **settings},
             capture_output=True, text=True, timeout=300, check=True,
         ).stdout  # fmt: skip
         result[server] = json.loads(out)
@@ -142,18 +157,19 @@ def _cookie(traffic: str, session_key: str) -> str | None:
     return f"sessionid={session_key}" if traffic == "authenticated" else None
 
 
-def _check_statuses(ports: dict[str, int], session_key: str) -> None:
+def _check_statuses(servers: dict[str, Server], session_key: str) -> None:
     for v in VARIANTS:
         for traffic in TRAFFIC:
-            got = status(ports[v.server], v.path, _cookie(traffic, session_key))
-            protected = v.path != "/ceiling/"
+            cookie = _cookie(traffic, session_key)
+            got = status(servers[v.server].port, v.path, cookie)
+            protected = v.path != CEILING
             want = 302 if traffic == "anonymous" and protected else 200
             if got != want:
                 raise SystemExit(f"{v.name} ({traffic}): status {got}, expected {want}")
 
 
 def _round(
-    rnd: int, args: argparse.Namespace, ports: dict[str, int], session_key: str
+    rnd: int, args: argparse.Namespace, servers: dict[str, Server], session_key: str
 ) -> Results:
     """Every variant once per traffic and concurrency, ratios to this round's ceilings."""
     # Rotate the order each round so that no variant always runs first.
@@ -165,11 +181,11 @@ def _round(
             cookie = _cookie(traffic, session_key)
             got = {}
             for v in order:
-                # Let the previous run's in-flight requests drain: both servers
+                # Let the previous run's in-flight requests drain: the servers
                 # share the CPUs, so a backlog on one slows the other.
                 time.sleep(args.pause)
-                got[v] = wrk(ports[v.server], v.path, cookie, conns, args.duration)
-            ceiling = {v.server: got[v].rps for v in order if v.path == "/ceiling/"}
+                got[v] = wrk(servers[v.server], v.path, cookie, conns, args.duration)
+            ceiling = {v.server: got[v].rps for v in order if v.path == CEILING}
             for v, m in got.items():
                 ratio = m.rps / ceiling[v.server] if ceiling[v.server] else 0.0
                 results[(v.name, traffic, conns)] = [(m, ratio)]
@@ -181,26 +197,26 @@ def _round(
 def _measure(
     args: argparse.Namespace, python: str, env: dict[str, str], session_key: str
 ) -> Results:
-    """Start both servers, check every URL answers as expected, warm up, run the rounds."""
+    """Start the servers, check every URL answers as expected, warm up, run the rounds."""
     results: Results = {}
-    with (
-        Server(python, env, "django") as django_server,
-        Server(python, env, "ours") as our_server,
-    ):
-        ports = {"django": django_server.port, "ours": our_server.port}
-        _check_statuses(ports, session_key)
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(Server(python, env, name, settings))
+            for name, settings in SERVERS.items()
+        }
+        _check_statuses(servers, session_key)
         print(f"Warming up ({args.warmup} s per URL) ...", flush=True)
         for v in VARIANTS:
             for traffic in TRAFFIC:
                 wrk(
-                    ports[v.server],
+                    servers[v.server],
                     v.path,
                     _cookie(traffic, session_key),
                     64,
                     args.warmup,
                 )
         for rnd in range(args.rounds):
-            for key, runs in _round(rnd, args, ports, session_key).items():
+            for key, runs in _round(rnd, args, servers, session_key).items():
                 results.setdefault(key, []).extend(runs)
     return results
 
@@ -212,7 +228,7 @@ def _rows(results: Results, counts: Counts) -> list[Row]:
             for v in VARIANTS:
                 runs = results[(v.name, traffic, conns)]
                 mine = counts[v.server][v.path][traffic]
-                base = counts[v.server]["/ceiling/"][traffic]
+                base = counts[v.server][CEILING][traffic]
                 extra = Counter(mine["hop_names"]) - Counter(base["hop_names"])
                 rows.append(
                     Row(
@@ -223,6 +239,7 @@ def _rows(results: Results, counts: Counts) -> list[Row]:
                         ratio=statistics.median(r for _, r in runs),
                         p50_ms=statistics.median(m.p50_ms for m, _ in runs),
                         p99_ms=statistics.median(m.p99_ms for m, _ in runs),
+                        cpu_ms=statistics.median(m.cpu_ms for m, _ in runs),
                         errors=sum(m.errors for m, _ in runs),
                         sql=mine["sql"] - base["sql"],
                         new_connections=mine["connections"] - base["connections"],
@@ -234,6 +251,65 @@ def _rows(results: Results, counts: Counts) -> list[Row]:
                     )
                 )
     return rows
+
+
+def _row(rows: list[Row], variant: str, traffic: str, conns: int = 64) -> Row:
+    return next(
+        r for r in rows if (r.variant, r.traffic, r.conns) == (variant, traffic, conns)
+    )
+
+
+def _targets(results: Results, rows: list[Row]) -> list[Target]:
+    """The issue's targets, as measured in this run.
+
+    Ours is compared with the alternative of the highest median throughput in
+    each round (the two ran on the same server, seconds apart), and the median
+    of the per-round ratios is reported.
+    """
+    best = max(ALTERNATIVES, key=lambda a: _row(rows, a, "authenticated").rps)
+    ours, other = (results[(v, "authenticated", 64)] for v in (OURS, best))
+    pairs = list(zip(ours, other, strict=True))
+    rps = statistics.median(o.rps / b.rps if b.rps else 0.0 for (o, _), (b, _) in pairs)
+    p99 = statistics.median(o.p99_ms / b.p99_ms for (o, _), (b, _) in pairs)
+    cpu = statistics.median(o.cpu_ms / b.cpu_ms for (o, _), (b, _) in pairs)
+    auth = _row(rows, OURS, "authenticated")
+    anon = _row(rows, OURS, "anonymous")
+    cached = _row(rows, OURS_CACHED, "authenticated")
+    return [
+        Target(
+            f"Default settings, authenticated, c=64: req/s ÷ best alternative ({best})",
+            f"{rps:.2f}", "≥ 1.5", rps >= 1.5,
+        ),
+        Target(
+            "Default settings, authenticated, c=64: p99 ÷ best alternative's p99",
+            f"{p99:.2f}", "≤ 0.6", p99 <= 0.6,
+        ),
+        Target(
+            "Cross-check of the first: server CPU per request ÷ best "
+            "alternative's (1 ÷ 1.5 = 0.67)",
+            f"{cpu:.2f}", "≤ 0.67", cpu <= 1 / 1.5,
+        ),
+        Target(
+            "Identity cache (LocMemCache), authenticated, c=64: req/s ÷ ceiling",
+            f"{cached.ratio:.2f}", "≥ 0.8", cached.ratio >= 0.8,
+        ),
+        Target(
+            "Default settings, authenticated (login + two permissions): "
+            "added per request",
+            f"{auth.hops:+d} hops, {auth.sql:+d} SQL", "≤ 1 hop", auth.hops <= 1,
+        ),
+        Target(
+            "Default settings, anonymous (no session cookie): added per request",
+            f"{anon.hops:+d} hops, {anon.sql:+d} SQL", "0 hops, 0 SQL",
+            anon.hops == 0 and anon.sql == 0,
+        ),
+        Target(
+            "Identity cache, warm (entry filled by an earlier request): "
+            "added per request",
+            f"{cached.hops:+d} hops, {cached.sql:+d} SQL", "0 hops, 0 SQL",
+            cached.hops == 0 and cached.sql == 0,
+        ),
+    ]  # fmt: skip
 
 
 def _versions() -> dict[str, str]:
@@ -292,6 +368,7 @@ def main() -> None:
         counts = _counts(python, env, cookie)
         results = _measure(args, python, env, cookie)
     rows = _rows(results, counts)
+    targets = _targets(results, rows)
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
     meta = {
         "Date": started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -304,13 +381,12 @@ def main() -> None:
         f"{' and '.join(map(str, CONCURRENCY))} connections",
     }
     method = (BENCH / "METHOD.rst").read_text().strip()
-    (ROOT / "docs" / "benchmarks.rst").write_text(rst(rows, meta, method))
-    chart(rows, ROOT / "docs" / "_static" / "benchmarks.png")
-    table = markdown(rows)
+    (ROOT / "docs" / "benchmarks.rst").write_text(rst(rows, targets, meta, method))
+    table = markdown(rows, targets, meta)
+    (ROOT / "docs" / "benchmarks-table.md").write_text(table)
+    chart(rows, ROOT / "docs" / "_static" / "benchmarks.png", meta)
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
-    print()
-    print("\n".join(f"{k}: {v}" for k, v in meta.items()))
     print()
     print(table)
     if any(r.errors for r in rows):

@@ -1,20 +1,16 @@
-"""Settings shared by both benchmark servers; ``BENCH_AUTH`` picks the auth middleware.
+"""Settings of both benchmark servers; ``BENCH_IDENTITY_CACHE=1`` is the only difference.
 
-``BENCH_AUTH=django`` serves Django's stock variants behind Django's
-``AuthenticationMiddleware``; ``BENCH_AUTH=ours`` serves this library's variant
-behind its own. Everything else is identical. ``BENCH_DB`` is the SQLite file
-(put in WAL mode once by ``project.setup_db``).
+Every variant runs on the same ``MIDDLEWARE``: ``project.middleware`` routes
+each request through its variant's own authentication middleware. The identity
+cache is a process-wide setting, so the server that measures it sets
+``BENCH_IDENTITY_CACHE=1``, which adds ``ASYNC_AUTH_IDENTITY_CACHE`` naming a
+``LocMemCache``. ``BENCH_DB`` is the SQLite file (put in WAL mode once by
+``project.setup_db``).
 """
 
 from __future__ import annotations
 
 import os
-
-AUTH_MIDDLEWARE = {
-    "django": "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "ours": "async_auth_views.middleware.AuthenticationMiddleware",
-}
-AUTH = os.environ.get("BENCH_AUTH", "django")
 
 SECRET_KEY = "benchmark-only-not-secret"
 DEBUG = False
@@ -27,7 +23,7 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
-    AUTH_MIDDLEWARE[AUTH],
+    "project.middleware.variant_authentication",
 ]
 ROOT_URLCONF = "project.urls"
 DATABASES = {
@@ -42,7 +38,15 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "/login/"
-# The ceiling does no auth at all: our middleware leaves its user lazy (unread).
-ASYNC_AUTH_LAZY_PATHS = [r"^/ceiling/"]
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if os.environ.get("BENCH_IDENTITY_CACHE") == "1":
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "identity": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "async-auth-views-identity",
+        },
+    }
+    ASYNC_AUTH_IDENTITY_CACHE = "identity"
