@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Permission, User
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import TestCase, override_settings
@@ -12,7 +13,7 @@ from django.views import View
 from guardian.shortcuts import assign_perm
 
 from async_auth_views.mixins import PermissionRequiredMixin
-from async_auth_views.permissions import ahas_perms
+from async_auth_views.permissions import ahas_perms, load_permissions
 
 from .kinds import KINDS, make_request, respond, view_class
 from .measure import counting_hops
@@ -219,3 +220,55 @@ class ObjectPermissionTests(PermissionTestCase):
         request = make_request(await self.user("bob"))
         with self.assertRaises(PermissionDenied):
             await GuardianArticle.as_view()(request, pk=self.article.pk)
+
+
+class LoadPermissionsTests(TestCase):
+    """One statement fills the caches with exactly what ModelBackend computes."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        perm = {p.codename: p for p in Permission.objects.all()}
+        cls.editors = Group.objects.create(name="editors")
+        cls.editors.permissions.add(perm["change_user"], perm["view_user"])
+        cls.viewers = Group.objects.create(name="viewers")
+        cls.viewers.permissions.add(perm["view_user"], perm["view_group"])
+        Group.objects.create(name="admins").permissions.add(perm["delete_user"])
+        cls.alice = User.objects.create_user("alice")
+        cls.alice.user_permissions.add(perm["add_user"], perm["view_user"])
+        cls.alice.groups.add(cls.editors, cls.viewers)
+        cls.bob = User.objects.create_user("bob")
+        cls.bob.groups.add(cls.viewers)
+
+    def assert_same_as_model_backend(self, name: str) -> None:
+        loaded = User.objects.get(username=name)
+        with self.assertNumQueries(1):
+            load_permissions(loaded)
+        expected = User.objects.get(username=name)
+        backend = ModelBackend()
+        self.assertEqual(
+            loaded._user_perm_cache, backend.get_user_permissions(expected)
+        )
+        self.assertEqual(
+            loaded._group_perm_cache, backend.get_group_permissions(expected)
+        )
+        self.assertEqual(loaded._perm_cache, backend.get_all_permissions(expected))
+        self.assertTrue(loaded._perm_cache)
+
+    def test_own_and_group_permissions_of_each_user(self) -> None:
+        # The statement is compiled once and run for each user with their id.
+        self.assert_same_as_model_backend("alice")
+        self.assert_same_as_model_backend("bob")
+        self.assert_same_as_model_backend("alice")
+
+    def test_nothing_to_load(self) -> None:
+        root = User.objects.create_superuser("root")
+        inactive = User.objects.create_user("ghost", is_active=False)
+        for user in (root, inactive, AnonymousUser()):
+            with self.subTest(user=user), self.assertNumQueries(0):
+                load_permissions(user)
+                self.assertFalse(hasattr(user, "_perm_cache"))
+
+    @override_settings(AUTHENTICATION_BACKENDS=[MODEL, GUARDIAN])
+    def test_other_backends_decide_for_themselves(self) -> None:
+        with self.assertNumQueries(0):
+            load_permissions(self.alice)
