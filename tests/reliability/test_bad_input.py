@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.security.websocket import AllowedHostsOriginValidator
+from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import (
     BACKEND_SESSION_KEY,
@@ -30,6 +32,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.test import AsyncClient, Client
 from django.utils import timezone
+
+from async_auth_views.channels import LoginRequiredMixin
+from tests.channels.consumers import CONNECTED, app, ws_consumer
+from tests.channels.support import ChannelsTestCase
+from tests.measure import counting_hops
 
 from .faults import MODEL_BACKEND
 
@@ -236,3 +243,31 @@ def test_rotated_secret_key(
         assert new_key and new_key != key
         assert_outcome(fetch(kind, sid(new_key)), kind, "alice")
     assert_outcome(fetch(kind, sid(key)), kind, ANONYMOUS)
+
+
+# WebSocket handshakes -------------------------------------------------------
+
+
+class OriginCheckPlacementTests(ChannelsTestCase):
+    """``AllowedHostsOriginValidator`` outside ``AuthMiddlewareStack`` refuses a
+    foreign origin before the session is read (the end-to-end tests refuse the
+    handshakes with no cookie, a forged cookie and no Origin over uvicorn)."""
+
+    async def handshake(self, origin: bytes) -> tuple[bool, list[str]]:
+        """Whether the handshake is accepted, and the session resolutions it cost."""
+        application = AllowedHostsOriginValidator(app(ws_consumer(LoginRequiredMixin)))
+        headers = [*self.cookie, (b"origin", origin)]
+        communicator = WebsocketCommunicator(application, "/ws/", headers)
+        with counting_hops() as hops:
+            connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected, [hop for hop in hops if hop == "resolve_user"]
+
+    async def test_foreign_origin_is_refused_before_the_session_is_read(self) -> None:
+        for origin in [b"http://evil.example", b"null", b"http://testserver.evil.example"]:
+            with self.subTest(origin=origin):
+                self.assertEqual(await self.handshake(origin), (False, []))
+        self.assertEqual(CONNECTED, [])
+        connected, resolutions = await self.handshake(b"http://testserver")
+        self.assertTrue(connected)
+        self.assertNotEqual(resolutions, [])
