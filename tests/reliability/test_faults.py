@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from itertools import product
+from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
@@ -27,7 +28,9 @@ from async_auth_views.channels import (
     LoginRequiredMixin,
     PermissionRequiredMixin,
     UserPassesTestMixin,
+    revoke_user,
 )
+from async_auth_views.channels.revocation import _pending
 from tests.channels.consumers import CONNECTED, app, ws_consumer
 from tests.channels.support import ChannelsTestCase
 from tests.kinds import KINDS
@@ -42,6 +45,11 @@ from .faults import (
     refusing,
 )
 from .urls import PERMISSION
+
+def pending_sends() -> list[asyncio.Task[None]]:
+    """The revocation sends scheduled in the event loop and not done yet."""
+    return list(_pending)
+
 
 Injected = Callable[[], AbstractContextManager[None]]
 AsyncInjected = Callable[[], AbstractAsyncContextManager[None]]
@@ -264,3 +272,32 @@ class WebsocketFaultTests(ChannelsTestCase):
                 await self.assert_closed(communicator, CLOSE_FORBIDDEN)
         self.assertEqual(len(logs.records), 1, logs.output)
         self.assertIn("access to django_session", logs.output[0])
+
+
+class ChannelLayerDownTests(ChannelsTestCase):
+    """The channel layer (a real channels_redis layer, nothing listening) is down."""
+
+    channel_layers: ClassVar[dict[str, Any]] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+
+    async def test_handshake_is_refused(self) -> None:
+        # A socket that cannot join its revocation groups could not be revoked.
+        communicator = WebsocketCommunicator(
+            app(ws_consumer(LoginRequiredMixin)), "/ws/", self.cookie
+        )
+        with self.assertRaisesMessage(Exception, "127.0.0.1:1"):
+            await communicator.connect()
+        self.assertEqual(CONNECTED, [])
+
+    async def test_failed_revocation_from_the_event_loop_is_logged(self) -> None:
+        with self.assertLogs("async_auth_views", "ERROR") as logs:
+            revoke_user(self.user)
+            await asyncio.gather(*pending_sends(), return_exceptions=True)
+            await asyncio.sleep(0)
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn("Could not send async_auth.revoke", logs.output[0])
+        self.assertIn("127.0.0.1:1", logs.output[0])
