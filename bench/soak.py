@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -138,7 +139,7 @@ async def browser(url: str, deadline: float, tally: Tally, rng: random.Random) -
                 hello = json.loads(await asyncio.wait_for(live.recv(), 10))
                 tally.expect("live panel user", hello, {"user": username})
                 page = None
-                for _ in range(rng.randint(10, 40)):
+                for _ in range(rng.randint(40, 120)):
                     path = rng.choice(["/", "/books/", "/secret/"])
                     page = await http.get(path)
                     tally.requests += 1
@@ -185,7 +186,10 @@ async def drive(url: str, seconds: float, clients: int, sockets: int) -> Tally:
     deadline = time.monotonic() + seconds
     rng = random.Random(0)
     await asyncio.gather(
-        *(browser(url, deadline, tally, random.Random(rng.random())) for _ in range(clients)),
+        *(
+            browser(url, deadline, tally, random.Random(rng.random()))
+            for _ in range(clients)
+        ),
         *(socket_client(url, deadline, tally) for _ in range(sockets)),
     )
     return tally
@@ -205,10 +209,8 @@ def open_sockets(pid: int, port: int) -> tuple[int, int]:
     """(socket file descriptors, established TCP connections on ``port``)."""
     fds = 0
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
+        with contextlib.suppress(OSError):
             fds += os.readlink(fd).startswith("socket:")
-        except OSError:
-            pass
     established = 0
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         local, _, state = line.split()[1:4]
@@ -313,7 +315,9 @@ def report(
     traced = sum(stat.size_diff for stat in growth)
     print(f"\nMeasured over {elapsed:.0f} s after the warm-up, {args.clients} browsers "
           f"and {args.sockets} socket clients:")  # fmt: skip
-    print(f"  requests served        {tally.requests} ({tally.requests / elapsed:.0f}/s)")
+    print(
+        f"  requests served        {tally.requests} ({tally.requests / elapsed:.0f}/s)"
+    )
     print(f"  WebSocket handshakes   {tally.sockets_opened}")
     print(f"  closed by logout       {tally.revocations} (code 4401)")
     errors = sum(tally.errors.values())
@@ -329,7 +333,9 @@ def report(
     for stat in growth[:TOP]:
         frame = stat.traceback[0]
         where = f"{Path(frame.filename).name}:{frame.lineno}"
-        print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  {where}")
+        print(
+            f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  {where}"
+        )
 
 
 # The command --------------------------------------------------------------------

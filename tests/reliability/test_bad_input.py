@@ -167,7 +167,9 @@ DATA_CASES = [
     DataCase("user-id-a-list", lambda: {SESSION_KEY: [1]}, ERROR),
     DataCase("user-id-of-no-user", lambda: {SESSION_KEY: "99999"}, ANONYMOUS),
     DataCase("user-id-missing", lambda: {SESSION_KEY: None}, ANONYMOUS),
-    DataCase("backend-not-configured", lambda: {BACKEND_SESSION_KEY: REMOTE}, ANONYMOUS),
+    DataCase(
+        "backend-not-configured", lambda: {BACKEND_SESSION_KEY: REMOTE}, ANONYMOUS
+    ),
     DataCase("backend-not-importable", lambda: {BACKEND_SESSION_KEY: "x.Y"}, ANONYMOUS),
     DataCase("backend-missing", lambda: {BACKEND_SESSION_KEY: None}, ANONYMOUS),
     DataCase("hash-missing", lambda: {HASH_SESSION_KEY: None}, ANONYMOUS, True),
@@ -264,7 +266,11 @@ class OriginCheckPlacementTests(ChannelsTestCase):
         return connected, [hop for hop in hops if hop == "resolve_user"]
 
     async def test_foreign_origin_is_refused_before_the_session_is_read(self) -> None:
-        for origin in [b"http://evil.example", b"null", b"http://testserver.evil.example"]:
+        for origin in [
+            b"http://evil.example",
+            b"null",
+            b"http://testserver.evil.example",
+        ]:
             with self.subTest(origin=origin):
                 self.assertEqual(await self.handshake(origin), (False, []))
         self.assertEqual(CONNECTED, [])

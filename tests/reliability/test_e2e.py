@@ -175,7 +175,9 @@ def test_http_responses_name_their_own_user_and_decision(
 
     began = time.monotonic()
     run(scenario())
-    print(f"{sum(statuses.values())} requests, {dict(statuses)}, peak {peak} in flight, {time.monotonic() - began:.1f} s")
+    print(
+        f"{sum(statuses.values())} requests, {dict(statuses)}, peak {peak} in flight, {time.monotonic() - began:.1f} s"
+    )
     assert sum(statuses.values()) == REQUESTS
     assert peak == CONCURRENCY
     assert set(statuses) == {200, 302, 403}
@@ -219,7 +221,7 @@ def test_sockets_hear_only_their_own_user_and_revocation_closes_exactly_its_own(
                 *(received(ws, per_user * MESSAGES_PER_SOCKET) for ws in sockets)
             )
             leaks = []
-            for index, (name, messages) in enumerate(zip(owners, heard)):
+            for index, (name, messages) in enumerate(zip(owners, heard, strict=True)):
                 sent_by_user = {
                     f"{name}:s{i}-{n}"
                     for i, owner in enumerate(owners)
@@ -231,8 +233,12 @@ def test_sockets_hear_only_their_own_user_and_revocation_closes_exactly_its_own(
             assert leaks == [], f"{len(leaks)} sockets heard others: {leaks[:3]}"
 
             await post(server, "/password/", sessions[revoked][0], password="new")
-            mine = [ws for ws, name in zip(sockets, owners) if name == revoked]
-            others = [ws for ws, name in zip(sockets, owners) if name != revoked]
+            mine = [
+                ws for ws, name in zip(sockets, owners, strict=True) if name == revoked
+            ]
+            others = [
+                ws for ws, name in zip(sockets, owners, strict=True) if name != revoked
+            ]
             closed = await asyncio.gather(
                 *(asyncio.wait_for(ws.wait_closed(), 10) for ws in mine)
             )
@@ -244,7 +250,9 @@ def test_sockets_hear_only_their_own_user_and_revocation_closes_exactly_its_own(
             assert all(ws.close_code is None for ws in others)
             assert all(
                 reply == [f"{name}:still here"] * per_user
-                for reply, name in zip(replies, [n for n in owners if n != revoked])
+                for reply, name in zip(
+                    replies, [n for n in owners if n != revoked], strict=True
+                )
             )
         finally:
             await asyncio.gather(*(ws.close() for ws in sockets))

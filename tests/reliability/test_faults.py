@@ -46,6 +46,7 @@ from .faults import (
 )
 from .urls import PERMISSION
 
+
 def pending_sends() -> list[asyncio.Task[None]]:
     """The revocation sends scheduled in the event loop and not done yet."""
     return list(_pending)
@@ -214,7 +215,9 @@ class WebsocketFaultTests(ChannelsTestCase):
         self.assertEqual(CONNECTED, [])
         await self.assert_accepted(consumer)
 
-    async def assert_refused(self, consumer: type, injected: AsyncInjected, cause: str) -> None:
+    async def assert_refused(
+        self, consumer: type, injected: AsyncInjected, cause: str
+    ) -> None:
         """The check raises: refused with CLOSE_FORBIDDEN, logged once. Then: accepted."""
         CONNECTED.clear()
         async with injected():
@@ -248,16 +251,22 @@ class WebsocketFaultTests(ChannelsTestCase):
         await self.user.user_permissions.aadd(permission)
         consumer = ws_consumer(PermissionRequiredMixin, permission_required=PERMISSION)
         await self.assert_refused(
-            consumer, lambda: in_thread(fault("has_perm")), "permission store unavailable"
+            consumer,
+            lambda: in_thread(fault("has_perm")),
+            "permission store unavailable",
         )
         await self.assert_refused(
-            consumer, lambda: in_thread(refusing("auth_permission")), "access to auth_permission"
+            consumer,
+            lambda: in_thread(refusing("auth_permission")),
+            "access to auth_permission",
         )
 
     async def test_async_test_func_fails_or_times_out(self) -> None:
         consumer = ws_consumer(UserPassesTestMixin, test_func=checked_test_func)
         await self.assert_refused(
-            consumer, lambda: in_thread(fault("test_func_raises")), "policy service unavailable"
+            consumer,
+            lambda: in_thread(fault("test_func_raises")),
+            "policy service unavailable",
         )
         await self.assert_refused(
             consumer, lambda: in_thread(fault("test_func_times_out")), "TimeoutError"

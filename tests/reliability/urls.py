@@ -31,7 +31,9 @@ for kind in KINDS:
         ),
         path(
             f"{kind}/test-func/",
-            view_class(kind, UserPassesTestMixin, test_func=checked_test_func).as_view(),
+            view_class(
+                kind, UserPassesTestMixin, test_func=checked_test_func
+            ).as_view(),
         ),
     ]
 
