@@ -87,10 +87,13 @@ def serve(port: int, snapshots: Path) -> None:
 class Tally:
     """What the clients saw."""
 
+    server_pid: int
     requests: int = 0
     sockets_opened: int = 0
     revocations: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    rss_samples: list[int] = field(default_factory=list)
+    server_cpu: float = 0.0
 
     def expect(self, what: str, got: Any, wanted: Any) -> bool:
         if got != wanted:
@@ -140,6 +143,8 @@ async def browser(url: str, deadline: float, tally: Tally, rng: random.Random) -
                 tally.expect("live panel user", hello, {"user": username})
                 page = None
                 for _ in range(rng.randint(40, 120)):
+                    if time.monotonic() >= deadline:
+                        break
                     path = rng.choice(["/", "/books/", "/secret/"])
                     page = await http.get(path)
                     tally.requests += 1
@@ -181,8 +186,17 @@ async def socket_client(url: str, deadline: float, tally: Tally) -> None:
         await asyncio.sleep(0.05)
 
 
-async def drive(url: str, seconds: float, clients: int, sockets: int) -> Tally:
-    tally = Tally()
+async def sample_rss(pid: int, deadline: float, samples: list[int]) -> None:
+    """Record the server's RSS every tenth of the run, to tell growth from a plateau."""
+    step = (deadline - time.monotonic()) / 10
+    while time.monotonic() < deadline:
+        samples.append(rss_kib(pid))
+        await asyncio.sleep(step)
+
+
+async def drive(
+    url: str, seconds: float, clients: int, sockets: int, tally: Tally
+) -> None:
     deadline = time.monotonic() + seconds
     rng = random.Random(0)
     await asyncio.gather(
@@ -191,8 +205,8 @@ async def drive(url: str, seconds: float, clients: int, sockets: int) -> Tally:
             for _ in range(clients)
         ),
         *(socket_client(url, deadline, tally) for _ in range(sockets)),
+        sample_rss(tally.server_pid, deadline, tally.rss_samples),
     )
-    return tally
 
 
 # Measuring the server -----------------------------------------------------------
@@ -203,6 +217,11 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def open_sockets(pid: int, port: int) -> tuple[int, int]:
@@ -271,14 +290,16 @@ def soak(args: argparse.Namespace) -> None:
         wait_until_answering(url, process)
         warmup = min(10.0, args.duration / 6)
         print(f"Soaking {url} for {args.duration:.0f} s ({warmup:.0f} s warm-up) ...")
-        asyncio.run(drive(url, warmup, args.clients, args.sockets))
+        warm = Tally(process.pid)
+        asyncio.run(drive(url, warmup, args.clients, args.sockets, warm))
         start = snapshot(process, snapshots, 0)
-        rss_start = rss_kib(process.pid)
+        rss_start, cpu_start = rss_kib(process.pid), cpu_seconds(process.pid)
         began = time.monotonic()
-        tally = asyncio.run(
-            drive(url, args.duration - warmup, args.clients, args.sockets)
-        )
+        tally = Tally(process.pid)
+        run = drive(url, args.duration - warmup, args.clients, args.sockets, tally)
+        asyncio.run(run)
         elapsed = time.monotonic() - began
+        tally.server_cpu = cpu_seconds(process.pid) - cpu_start
         time.sleep(1.0)  # let the server finish closing what the clients closed
         end = snapshot(process, snapshots, 1)
         rss_end = rss_kib(process.pid)
@@ -315,9 +336,8 @@ def report(
     traced = sum(stat.size_diff for stat in growth)
     print(f"\nMeasured over {elapsed:.0f} s after the warm-up, {args.clients} browsers "
           f"and {args.sockets} socket clients:")  # fmt: skip
-    print(
-        f"  requests served        {tally.requests} ({tally.requests / elapsed:.0f}/s)"
-    )
+    print(f"  requests served        {tally.requests} ({tally.requests / elapsed:.0f}/s, "
+          f"{tally.server_cpu:.0f} s of server CPU)")  # fmt: skip
     print(f"  WebSocket handshakes   {tally.sockets_opened}")
     print(f"  closed by logout       {tally.revocations} (code 4401)")
     errors = sum(tally.errors.values())
@@ -326,6 +346,8 @@ def report(
         print(f"    {count:6d}  {kind}")
     print(f"  server RSS             {rss_start / 1024:.1f} MiB -> {rss_end / 1024:.1f} MiB "
           f"({(rss_end - rss_start) / 1024:+.1f} MiB)")  # fmt: skip
+    samples = " ".join(f"{kib / 1024:.0f}" for kib in [*tally.rss_samples, rss_end])
+    print(f"  RSS through the run    {samples} MiB")
     print(f"  traced memory growth   {traced / 1024:+.1f} KiB")
     print(f"  open sockets at end    {fds} socket fds (listening socket included), "
           f"{established} established connections")  # fmt: skip
