@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
@@ -30,7 +29,7 @@ from django.contrib.auth import (
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django.test import AsyncClient, Client
+from django.test import Client
 from django.utils import timezone
 
 from async_auth_views.channels import LoginRequiredMixin
@@ -38,9 +37,11 @@ from tests.channels.consumers import CONNECTED, app, ws_consumer
 from tests.channels.support import ChannelsTestCase
 from tests.measure import counting_hops
 
+from .asgi import asgi_get
 from .faults import MODEL_BACKEND
 
-pytestmark = pytest.mark.django_db
+# Committed rows: Django's ASGI handler reads them on its own threads' connections.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ANONYMOUS = "anonymous"  # the login redirect
 ERROR = "error"  # 500, as under Django's own middleware
@@ -84,11 +85,12 @@ def login_data(user: User, **overrides: Any) -> dict[str, Any]:
 
 
 def fetch(kind: str, cookie: str | None) -> Any:
-    """GET the protected page of ``kind`` with ``cookie`` as the raw Cookie header."""
-    headers = {"cookie": cookie} if cookie is not None else {}
+    """GET the protected page of ``kind`` with ``cookie`` as the raw Cookie header:
+    through Django's ASGI handler (the async path) or its test ``Client`` (sync)."""
     if kind == "async":
-        client = AsyncClient(raise_request_exception=False)
-        return async_to_sync(client.get)(PATHS[kind], headers=headers)
+        headers = [(b"cookie", cookie.encode("latin-1"))] if cookie is not None else []
+        return asgi_get(PATHS[kind], headers)
+    headers = {"cookie": cookie} if cookie is not None else {}
     return Client(raise_request_exception=False).get(PATHS[kind], headers=headers)
 
 

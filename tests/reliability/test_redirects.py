@@ -16,11 +16,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth import mixins as django_mixins
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import QueryDict
 from django.test import Client, RequestFactory, override_settings
@@ -30,6 +28,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from async_auth_views.mixins import AccessMixin
+
+from .asgi import asgi_get, asgi_scope
 
 OFF_SITE = [
     "//evil.example",
@@ -73,24 +73,6 @@ class DjangoView(django_mixins.AccessMixin, View):
 
 class OurView(AccessMixin, View):
     pass
-
-
-def asgi_scope(path: str, query: bytes, host: str, scheme: str) -> dict[str, Any]:
-    """The scope a server builds for this path (already percent-decoded)."""
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": scheme,
-        "path": path,
-        "raw_path": path.encode("utf-8", "surrogateescape"),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", host.encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
 
 
 def asgi_request(path: str, query: bytes, host: str, scheme: str) -> ASGIRequest:
@@ -160,16 +142,11 @@ def test_same_redirect_as_django(
 
 def served_over_asgi(path: str) -> tuple[int, dict[bytes, bytes]]:
     """Status and headers of an anonymous GET of ``path``, through Django's ASGI handler."""
-
-    async def request() -> tuple[int, dict[bytes, bytes]]:
-        scope = asgi_scope(path, b"", "testserver", "http")
-        communicator = ApplicationCommunicator(ASGIHandler(), scope)
-        await communicator.send_input({"type": "http.request", "body": b""})
-        start = await communicator.receive_output()
-        await communicator.wait()
-        return start["status"], dict(start["headers"])
-
-    return async_to_sync(request)()
+    answer = asgi_get(path)
+    headers = {
+        k.title().encode(): v.encode("latin-1") for k, v in answer.headers.items()
+    }
+    return answer.status_code, headers
 
 
 def served_over_wsgi(path: str) -> tuple[int, dict[bytes, bytes]]:
