@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,10 +61,16 @@ def prepare_database(db_path: Path) -> dict[str, str]:
 
 
 def serve(
-    env: dict[str, str], log_path: Path, app: str = APP, settings: str = SETTINGS
+    env: dict[str, str],
+    log_path: Path,
+    app: str = APP,
+    settings: str = SETTINGS,
+    options: Sequence[str] = (),
 ) -> Server:
-    """Start uvicorn on a free port and wait until it answers."""
-    server = start_uvicorn(app, cwd=ROOT, log_path=log_path, env=env, settings=settings)
+    """Start uvicorn (with ``options``) on a free port and wait until it answers."""
+    server = start_uvicorn(
+        app, cwd=ROOT, log_path=log_path, env=env, settings=settings, options=options
+    )
     wait_until_answering(server, "/whoami/")
     return server
 

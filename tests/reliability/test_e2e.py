@@ -110,7 +110,11 @@ def server(
     database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
-    server = serve(database, log_path, app=APP, settings=SETTINGS)
+    # Without dev mode (tox sets PYTHONDEVMODE): its debug allocator and asyncio
+    # debug mode would make the load tests several times slower.
+    env = {**database, "PYTHONDEVMODE": ""}
+    options = ["--no-access-log"]
+    server = serve(env, log_path, app=APP, settings=SETTINGS, options=options)
     try:
         yield server
     finally:
