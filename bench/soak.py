@@ -292,8 +292,9 @@ def soak(args: argparse.Namespace) -> None:
         print(f"Soaking {url} for {args.duration:.0f} s ({warmup:.0f} s warm-up) ...")
         warm = Tally(process.pid)
         asyncio.run(drive(url, warmup, args.clients, args.sockets, warm))
-        start = snapshot(process, snapshots, 0)
+        # RSS first: taking a snapshot itself allocates.
         rss_start, cpu_start = rss_kib(process.pid), cpu_seconds(process.pid)
+        start = snapshot(process, snapshots, 0)
         began = time.monotonic()
         tally = Tally(process.pid)
         run = drive(url, args.duration - warmup, args.clients, args.sockets, tally)
@@ -301,8 +302,8 @@ def soak(args: argparse.Namespace) -> None:
         elapsed = time.monotonic() - began
         tally.server_cpu = cpu_seconds(process.pid) - cpu_start
         time.sleep(1.0)  # let the server finish closing what the clients closed
-        end = snapshot(process, snapshots, 1)
         rss_end = rss_kib(process.pid)
+        end = snapshot(process, snapshots, 1)
         fds, established = open_sockets(process.pid, port)
         crashed = process.poll()
     finally:
