@@ -292,9 +292,10 @@ def soak(args: argparse.Namespace) -> None:
         print(f"Soaking {url} for {args.duration:.0f} s ({warmup:.0f} s warm-up) ...")
         warm = Tally(process.pid)
         asyncio.run(drive(url, warmup, args.clients, args.sockets, warm))
-        # RSS first: taking a snapshot itself allocates.
-        rss_start, cpu_start = rss_kib(process.pid), cpu_seconds(process.pid)
+        # Taking a snapshot allocates (and the allocator keeps) several MiB:
+        # RSS is read after the first and before the last, so both include it.
         start = snapshot(process, snapshots, 0)
+        rss_start, cpu_start = rss_kib(process.pid), cpu_seconds(process.pid)
         began = time.monotonic()
         tally = Tally(process.pid)
         run = drive(url, args.duration - warmup, args.clients, args.sockets, tally)
