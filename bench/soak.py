@@ -158,7 +158,7 @@ async def browser(url: str, deadline: float, tally: Tally, rng: random.Random) -
                 tally.expect("logout", response.status_code, 302)
                 try:
                     await asyncio.wait_for(live.wait_closed(), 5)
-                except TimeoutError:
+                except asyncio.TimeoutError:  # not TimeoutError before 3.11
                     tally.errors["live panel still open after logout"] += 1
                     await live.close()
                 else:
