@@ -35,6 +35,7 @@ from tests.channels.consumers import CONNECTED, app, ws_consumer
 from tests.channels.support import ChannelsTestCase
 from tests.kinds import KINDS
 
+from .asgi import asgi_scope
 from .faults import (
     ASYNC_FLAKY_BACKEND,
     FLAKY_BACKEND,
@@ -162,22 +163,8 @@ class HungCheckTests(SimpleTestCase):
     def test_hung_async_test_func_is_cancelled_when_the_client_disconnects(
         self,
     ) -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/async/test-func/",
-            "raw_path": b"/async/test-func/",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"testserver")],
-            "client": ("127.0.0.1", 50000),
-            "server": ("testserver", 80),
-        }
-
         async def scenario() -> list[str]:
+            scope = asgi_scope("/async/test-func/")
             communicator = ApplicationCommunicator(ASGIHandler(), scope)
             await communicator.send_input({"type": "http.request", "body": b""})
             while not HUNG:
