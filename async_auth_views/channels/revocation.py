@@ -117,7 +117,14 @@ def send_to_group(group: str, message: dict[str, Any]) -> None:
         return
     task = loop.create_task(layer.group_send(group, message))
     _pending.add(task)
-    task.add_done_callback(_pending.discard)
+    task.add_done_callback(partial(_sent, message["type"], group))
+
+
+def _sent(message_type: str, group: str, task: asyncio.Task[None]) -> None:
+    """Forget a scheduled send; log its failure as a send from sync code is logged."""
+    _pending.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("Could not send %s to %s.", message_type, group, exc_info=error)
 
 
 def revoke_session(session_key: str) -> None:

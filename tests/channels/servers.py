@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,36 +36,46 @@ USERS = {
 }
 
 
-def _run_django(*args: str, env: dict[str, str]) -> None:
+def run_django(*args: str, env: dict[str, str], settings: str = SETTINGS) -> str:
+    """Run ``python -m django *args`` against the servers' database; return its output."""
     result = subprocess.run(
         [sys.executable, "-m", "django", *args],
         cwd=ROOT,
-        env=server_env(env, SETTINGS),
+        env=server_env(env, settings),
         capture_output=True,
         text=True,
         timeout=120,
     )
     if result.returncode:
         raise RuntimeError(f"django {args[0]} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
 
 
 def prepare_database(db_path: Path) -> dict[str, str]:
     """Migrate a fresh SQLite file, create USERS, and return the servers' env."""
     env = {"E2E_DB_PATH": str(db_path)}
-    _run_django("migrate", "--noinput", env=env)
+    run_django("migrate", "--noinput", env=env)
     create = "; ".join(
         f"User.objects.create_user({name!r}, password={password!r})"
         for name, password in USERS.items()
     )
-    _run_django(
+    run_django(
         "shell", "-c", f"from django.contrib.auth.models import User; {create}", env=env
     )
     return env
 
 
-def serve(env: dict[str, str], log_path: Path) -> Server:
-    """Start uvicorn on a free port and wait until it answers."""
-    server = start_uvicorn(APP, cwd=ROOT, log_path=log_path, env=env, settings=SETTINGS)
+def serve(
+    env: dict[str, str],
+    log_path: Path,
+    app: str = APP,
+    settings: str = SETTINGS,
+    options: Sequence[str] = (),
+) -> Server:
+    """Start uvicorn (with ``options``) on a free port and wait until it answers."""
+    server = start_uvicorn(
+        app, cwd=ROOT, log_path=log_path, env=env, settings=settings, options=options
+    )
     wait_until_answering(server, "/whoami/")
     return server
 
@@ -105,11 +115,13 @@ def redis_server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-async def login(server: Server, username: str) -> str:
-    """Log in over HTTP; return the session key the browser would hold."""
+async def login(server: Server, username: str, password: str | None = None) -> str:
+    """Log in over HTTP (as one of USERS by default); return the session key the
+    browser would hold."""
+    password = USERS[username] if password is None else password
     async with httpx.AsyncClient(base_url=server.url) as client:
         response = await client.post(
-            "/login/", data={"username": username, "password": USERS[username]}
+            "/login/", data={"username": username, "password": password}
         )
         response.raise_for_status()
         return str(client.cookies["sessionid"])

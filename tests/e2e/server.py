@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +79,11 @@ def start_uvicorn(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     settings: str | None = None,
+    options: Sequence[str] = (),
 ) -> Server:
-    """Start ``python -m uvicorn app`` on a free port of 127.0.0.1; do not wait."""
+    """Start ``python -m uvicorn app *options`` on a free port of 127.0.0.1; do not wait."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", app]
+    command = [sys.executable, "-m", "uvicorn", app, *options]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(

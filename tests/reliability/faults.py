@@ -1,0 +1,124 @@
+"""Real failing components for the fault-injection tests.
+
+Faults are injected where they happen in production: the SQLite connection the
+request uses refuses to read a table (as a locked, lost or corrupted database
+does), and authentication backends whose user or permission store is down.
+Nothing in the database layer is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.backends import ModelBackend
+from django.db import connections
+
+#: The faults switched on now, by name; see fault().
+FAULTS: set[str] = set()
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+FLAKY_BACKEND = f"{__name__}.FlakyBackend"
+ASYNC_FLAKY_BACKEND = f"{__name__}.AsyncFlakyBackend"
+
+
+@contextmanager
+def fault(name: str) -> Iterator[None]:
+    """Switch the fault ``name`` on for the duration of the block."""
+    FAULTS.add(name)
+    try:
+        yield
+    finally:
+        FAULTS.discard(name)
+
+
+def _allow(*args: Any) -> int:
+    return sqlite3.SQLITE_OK
+
+
+@contextmanager
+def refusing(*tables: str, using: str = "default") -> Iterator[None]:
+    """The real SQLite connection of this thread refuses to read ``tables``.
+
+    Every statement touching them raises ``DatabaseError`` ("access to
+    auth_user.id is prohibited"), prepared statements included.
+    """
+    connection = connections[using]
+    connection.ensure_connection()
+    raw = connection.connection
+
+    def authorizer(action: int, arg1: str | None, *rest: Any) -> int:
+        if action == sqlite3.SQLITE_READ and arg1 in tables:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    raw.set_authorizer(authorizer)
+    try:
+        yield
+    finally:
+        raw.set_authorizer(_allow)  # None needs Python 3.11+
+
+
+@asynccontextmanager
+async def in_thread(context: AbstractContextManager[None]) -> AsyncIterator[None]:
+    """Enter ``context`` from async code on the thread whose database connection
+    thread-sensitive calls use (the test's own, under ``async_to_sync``)."""
+    await sync_to_async(context.__enter__)()
+    try:
+        yield
+    finally:
+        await sync_to_async(context.__exit__)(None, None, None)
+
+
+class FlakyBackend(ModelBackend):
+    """``ModelBackend`` whose stores fail while the fault ``get_user`` or
+    ``has_perm`` is on, as a remote user directory does when it is down."""
+
+    def get_user(self, user_id: Any) -> Any:
+        if "get_user" in FAULTS:
+            raise ConnectionError("user store unavailable")
+        return super().get_user(user_id)
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        if "has_perm" in FAULTS:
+            raise ConnectionError("permission store unavailable")
+        return super().has_perm(user_obj, perm, obj)
+
+
+class AsyncFlakyBackend(FlakyBackend):
+    """A natively async permission backend (``ahas_perm`` of its own), failing alike."""
+
+    async def ahas_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        if "has_perm" in FAULTS:
+            await asyncio.sleep(0)
+            raise ConnectionError("async permission store unavailable")
+        return await sync_to_async(super().has_perm)(user_obj, perm, obj)
+
+
+async def checked_test_func(self: Any) -> bool:
+    """An async ``test_func`` calling a remote service, which may fail or hang.
+
+    Fault ``test_func_raises``: the service errors. Fault ``test_func_times_out``:
+    it never answers and the check's own timeout (``asyncio.wait_for``) fires.
+    Fault ``test_func_hangs``: it never answers and the check has no timeout.
+    """
+    if "test_func_raises" in FAULTS:
+        raise ConnectionError("policy service unavailable")
+    if "test_func_times_out" in FAULTS:
+        await asyncio.wait_for(asyncio.Event().wait(), timeout=0.01)
+    if "test_func_hangs" in FAULTS:
+        HUNG.append("started")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            HUNG.append("cancelled")
+            raise
+    return True
+
+
+#: What a hung test_func went through: "started", then "cancelled".
+HUNG: list[str] = []
