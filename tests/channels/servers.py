@@ -152,7 +152,7 @@ async def closed_within(ws: ClientConnection, seconds: float) -> int | None:
     """The close code the server sent within ``seconds``; None if still open."""
     try:
         await asyncio.wait_for(ws.wait_closed(), seconds)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not yet the builtin on Python 3.10
         await ws.close()
         return None
     return ws.close_code
