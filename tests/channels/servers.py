@@ -115,6 +115,31 @@ def redis_server() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@contextmanager
+def two_processes_sharing_redis(
+    env: dict[str, str], logs: Path
+) -> Iterator[tuple[Server, Server]]:
+    """Two uvicorn processes on one database and one throwaway redis-server.
+
+    Skips the test, with the reason, where redis-server is not installed.
+    """
+    import pytest
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    with redis_server() as url:
+        env = {**env, "E2E_REDIS_URL": url}
+        a = serve(env, logs / "a.log")
+        try:
+            b = serve(env, logs / "b.log")
+            try:
+                yield a, b
+            finally:
+                b.stop()
+        finally:
+            a.stop()
+
+
 async def login(server: Server, username: str, password: str | None = None) -> str:
     """Log in over HTTP (as one of USERS by default); return the session key the
     browser would hold."""

@@ -4,9 +4,7 @@ socket, in one uvicorn process and across two sharing redis-server."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +17,8 @@ from .servers import (
     open_socket,
     post,
     prepare_database,
-    redis_server,
     serve,
+    two_processes_sharing_redis,
 )
 
 pytestmark = pytest.mark.e2e
@@ -46,20 +44,9 @@ def server(
 def redis_pair(
     database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, Server]]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
-    with redis_server() as url:
-        logs: Path = tmp_path_factory.mktemp("uvicorn-redis")
-        env = {**database, "E2E_REDIS_URL": url}
-        a = serve(env, logs / "a.log")
-        try:
-            b = serve(env, logs / "b.log")
-            try:
-                yield a, b
-            finally:
-                b.stop()
-        finally:
-            a.stop()
+    logs = tmp_path_factory.mktemp("uvicorn-redis")
+    with two_processes_sharing_redis(database, logs) as pair:
+        yield pair
 
 
 def test_logout_over_http_closes_the_socket(server: Server) -> None:

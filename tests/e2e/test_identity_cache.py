@@ -8,14 +8,17 @@ would go on serving what process A has since revoked: these tests fail so.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.channels.servers import login, post, prepare_database, redis_server, serve
+from tests.channels.servers import (
+    login,
+    post,
+    prepare_database,
+    two_processes_sharing_redis,
+)
 from tests.e2e.server import Server
 
 pytestmark = pytest.mark.e2e
@@ -23,21 +26,11 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
     database = prepare_database(tmp_path_factory.mktemp("identity") / "db.sqlite3")
-    with redis_server() as url:
-        logs: Path = tmp_path_factory.mktemp("uvicorn-identity")
-        env = {**database, "E2E_REDIS_URL": url, "E2E_IDENTITY_CACHE": "1"}
-        a = serve(env, logs / "a.log")
-        try:
-            b = serve(env, logs / "b.log")
-            try:
-                yield a, b
-            finally:
-                b.stop()
-        finally:
-            a.stop()
+    env = {**database, "E2E_IDENTITY_CACHE": "1"}
+    logs = tmp_path_factory.mktemp("uvicorn-identity")
+    with two_processes_sharing_redis(env, logs) as servers:
+        yield servers
 
 
 async def get(server: Server, path: str, session_key: str) -> tuple[int, str]:
