@@ -56,7 +56,8 @@ def permission_list(permission_required: Any, owner: object) -> tuple[str, ...]:
 
 
 def _uses_django_checks(user: UserType) -> bool:
-    cls = type(user)
+    # Not type(): a lazy request.user (the sync path) reports its user's class.
+    cls = user.__class__
     return cls.has_perm in _DJANGO_HAS_PERM and cls.has_perms in _DJANGO_HAS_PERMS
 
 
@@ -136,7 +137,7 @@ def _permission_rows(user: UserType) -> list[tuple[str, str, str]]:
     The ORM builds the statement once per database and user model; compiling
     it costs twenty times what running it does, on every request.
     """
-    model: Any = type(user)
+    model: Any = user.__class__
     using = router.db_for_read(Permission, instance=user)
     connection = connections[using]
     key = (using, connection.vendor, model._meta.label)

@@ -9,11 +9,12 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import TestCase, override_settings
+from django.utils.functional import SimpleLazyObject
 from django.views import View
 from guardian.shortcuts import assign_perm
 
 from async_auth_views.mixins import PermissionRequiredMixin
-from async_auth_views.permissions import ahas_perms, load_permissions
+from async_auth_views.permissions import ahas_perms, has_perms, load_permissions
 
 from .kinds import KINDS, make_request, respond, view_class
 from .measure import counting_hops
@@ -259,6 +260,16 @@ class LoadPermissionsTests(TestCase):
         self.assert_same_as_model_backend("alice")
         self.assert_same_as_model_backend("bob")
         self.assert_same_as_model_backend("alice")
+
+    def test_a_lazy_user_as_the_sync_path_has(self) -> None:
+        lazy = SimpleLazyObject(lambda: User.objects.get(username="alice"))
+        with self.assertNumQueries(2):  # the user, then the permissions
+            load_permissions(lazy)
+        with self.assertNumQueries(0):
+            self.assertTrue(has_perms(lazy, ["auth.add_user"]))
+        self.assertEqual(
+            lazy._perm_cache, ModelBackend().get_all_permissions(self.alice)
+        )
 
     def test_nothing_to_load(self) -> None:
         root = User.objects.create_superuser("root")
