@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from django.contrib.auth.models import _AnyUser
     from django.contrib.sessions.backends.base import SessionBase
+    from django.core.cache.backends.base import BaseCache
 
     # The active user model or AnonymousUser, as django-stubs types request.user.
     UserType: TypeAlias = _AnyUser
@@ -89,15 +90,11 @@ def resolve_user(
     """
     _mark_read(session)
     cache = identity_cache()
-    if cache is None:
-        return _resolve(session, can_set_cookie, with_permissions)
-    user = cached_user(cache, session)
-    if user is not None:
-        return user
-    before = stamp(cache, session)
-    user = _resolve(session, can_set_cookie, with_permissions=True)
-    remember(cache, session, user, before)
-    return user
+    if cache is not None:
+        user = cached_user(cache, session)
+        if user is not None:
+            return user
+    return _resolve(session, cache, can_set_cookie, with_permissions)
 
 
 async def aresolve_user(
@@ -116,6 +113,10 @@ async def aresolve_user(
         user = cached_user(cache, session)
         if user is not None:
             return user
+        # A miss: the thread goes straight to the database.
+        return await sync_to_async(_resolve)(
+            session, cache, can_set_cookie, with_permissions
+        )
     return await sync_to_async(resolve_user)(
         session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
     )
@@ -133,12 +134,22 @@ def _mark_read(session: SessionBase) -> None:
 
 
 def _resolve(
-    session: SessionBase, can_set_cookie: bool, with_permissions: bool
+    session: SessionBase,
+    cache: BaseCache | None,
+    can_set_cookie: bool,
+    with_permissions: bool,
 ) -> UserType:
+    """Ask Django's ``get_user()``; with an identity cache, fill its entry.
+
+    An entry holds the permissions too, so they are loaded whenever it is filled.
+    """
+    before = None if cache is None else stamp(cache, session)
     holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
-    if with_permissions:
+    if with_permissions or cache is not None:
         load_permissions(user)
+    if cache is not None:
+        remember(cache, session, user, before)
     return user
 
 
