@@ -22,15 +22,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
-def _venv(name: str, *requirements: str) -> Path:
-    """Create ``ROOT/name`` with ``requirements`` installed; return its python."""
+def _venv(name: str, *requirements: str, interpreter: str | None = None) -> Path:
+    """Create ``ROOT/name`` with ``requirements`` installed; return its python.
+
+    ``interpreter`` creates it with another Python than this one (Django 6
+    needs 3.12 where ``python3`` is older).
+    """
     path = ROOT / name
     python = path / ("Scripts" if os.name == "nt" else "bin") / "python"
     marker = path / ".requirements"
     wanted = "\n".join(requirements)
     if not python.exists():
         print(f"Creating {path.name} ...", flush=True)
-        venv.create(path, with_pip=True)
+        if interpreter is None:
+            venv.create(path, with_pip=True)
+        else:
+            _run(interpreter, "-m", "venv", path)
     if not marker.exists() or marker.read_text() != wanted:
         _run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
         _run(python, "-m", "pip", "install", "--quiet", *requirements)

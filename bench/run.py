@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -97,19 +96,10 @@ def _python() -> str:
 
 def _bootstrap() -> None:
     """Create the virtualenv if needed and re-exec this script inside it."""
-    python = VENV / "bin" / "python"
-    marker = VENV / ".requirements"
-    wanted = "\n".join(REQUIREMENTS)
-    if not python.exists():
-        print(f"Creating {VENV.name} ...", flush=True)
-        subprocess.run([_python(), "-m", "venv", str(VENV)], check=True, cwd=ROOT)
-        if not python.exists():
-            venv.create(VENV, with_pip=True)
-    if not marker.exists() or marker.read_text() != wanted:
-        pip = [str(python), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, *REQUIREMENTS], check=True)
-        marker.write_text(wanted)
+    sys.path.insert(0, str(ROOT))
+    from run import _venv  # the project's one virtualenv helper
+
+    python = _venv(VENV.name, *REQUIREMENTS, interpreter=_python())
     os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
 
 
