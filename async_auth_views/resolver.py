@@ -15,6 +15,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.functional import LazyObject, empty
 
 from .identity import cached_user, identity_cache, is_in_process, remember, stamp
 from .permissions import load_permissions
@@ -159,6 +160,21 @@ def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
         "not installed. Add 'async_auth_views.middleware.AuthenticationMiddleware' "
         "to MIDDLEWARE, after 'django.contrib.sessions.middleware.SessionMiddleware'."
     )
+
+
+def concrete_user(user: UserType) -> UserType:
+    """The user behind a lazy ``request.user``, resolved now; from sync code only.
+
+    A check resolves it before any hook runs, so that an ``async def`` hook run
+    with ``async_to_sync`` never meets a lazy user, whose first read would
+    query inside that event loop.
+    """
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        wrapped: UserType = user._wrapped
+        return wrapped
+    return user
 
 
 def request_user(request: HttpRequest) -> UserType:
