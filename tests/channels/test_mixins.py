@@ -292,3 +292,31 @@ class HttpAccessTests(ChannelsTestCase):
         with self.assertLogs("async_auth_views", "ERROR"):
             response = await self.get(consumer)
         self.assertEqual(response["status"], 403)
+
+
+class HttpBadRequestTests(ChannelsTestCase):
+    """A request Django answers 400 gets 400 from a protected consumer too."""
+
+    async def get(self, headers: Any, query_string: bytes = b"") -> dict[str, Any]:
+        communicator = HttpCommunicator(
+            app(http_consumer(LoginRequiredMixin)), "GET", "/page/", headers=headers
+        )
+        communicator.scope["query_string"] = query_string
+        return await communicator.get_response()
+
+    async def test_host_not_in_allowed_hosts(self) -> None:
+        with (
+            self.assertNoLogs("async_auth_views", "ERROR"),
+            self.assertLogs("django.security.DisallowedHost", "ERROR") as logs,
+        ):
+            response = await self.get([(b"host", b"evil.example")])
+        self.assertEqual(response["status"], 400)
+        self.assertIsNone(logs.records[0].exc_info)  # no traceback
+
+    async def test_query_string_not_utf8(self) -> None:
+        with (
+            self.assertNoLogs("async_auth_views", "ERROR"),
+            self.assertNoLogs("django.request", "ERROR"),
+        ):
+            response = await self.get([(b"host", b"testserver")], b"next=%ff\xff\xfe")
+        self.assertEqual(response["status"], 400)
