@@ -184,9 +184,73 @@ class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
         )
 
 
+class AnonymousRequiredMixin(rules.AnonymousHooks, AccessMixin):
+    """Let only anonymous users in; send authenticated ones to ``authenticated_redirect_url``.
+
+    For sign-up and login pages. ``authenticated_redirect_url`` defaults to
+    ``settings.LOGIN_REDIRECT_URL``; override ``get_authenticated_redirect_url()``
+    (``def`` or ``async def``) to choose per request.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.anonymous, super().dispatch, request, *args, **kwargs
+        )
+
+
+class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
+    """Verify that the current user belongs to at least one of ``group_required``.
+
+    Active superusers always pass. The user's group names are loaded by the
+    middleware with the user (``preload_groups``), so the check costs no query.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.groups, super().dispatch, request, *args, **kwargs
+        )
+
+
+class SuperuserRequiredMixin(AccessMixin):
+    """Verify that the current user is an active superuser."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.superuser, super().dispatch, request, *args, **kwargs
+        )
+
+
+class StaffuserRequiredMixin(AccessMixin):
+    """Verify that the current user is active staff (``is_staff``)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.staffuser, super().dispatch, request, *args, **kwargs
+        )
+
+
+class RecentLoginRequiredMixin(rules.RecentLoginHooks, AccessMixin):
+    """Verify that the current user logged in less than ``max_last_login_delta`` seconds ago.
+
+    An older login (or none recorded) is sent to the login URL with ``next``,
+    keeping the session: logging in again updates ``last_login`` and lets the
+    user through. With ``raise_exception``, it is a 403 instead.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.recent_login, super().dispatch, request, *args, **kwargs
+        )
+
+
 __all__ = [
     "AccessMixin",
+    "AnonymousRequiredMixin",
+    "GroupRequiredMixin",
     "LoginRequiredMixin",
     "PermissionRequiredMixin",
+    "RecentLoginRequiredMixin",
+    "StaffuserRequiredMixin",
+    "SuperuserRequiredMixin",
     "UserPassesTestMixin",
 ]

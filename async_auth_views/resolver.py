@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 
+from .groups import load_group_names
 from .identity import cached_user, identity_cache, is_in_process, remember, stamp
 from .permissions import load_permissions
 
@@ -80,14 +81,17 @@ def resolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """Return the user the session names, or ``AnonymousUser``, as Django does.
 
     Pass ``can_set_cookie=False`` where the response cannot carry a new session
-    cookie (a WebSocket), so the session key is never cycled, and
+    cookie (a WebSocket), so the session key is never cycled;
     ``with_permissions=True`` to load the user's model permissions in the same
-    call (one statement) when a permission check will follow. With
-    ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
+    call (one statement) when a permission check will follow; and
+    ``with_groups=True`` to load the names of the user's groups (one statement)
+    when a group check will. With ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid
+    cache entry answers instead.
     """
     _mark_read(session)
     cache = identity_cache()
@@ -95,7 +99,7 @@ def resolve_user(
         user = cached_user(cache, session)
         if user is not None:
             return user
-    return _resolve(session, cache, can_set_cookie, with_permissions)
+    return _resolve(session, cache, can_set_cookie, with_permissions, with_groups)
 
 
 async def aresolve_user(
@@ -103,6 +107,7 @@ async def aresolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
     key, nor for a hit in an in-process identity cache."""
@@ -116,10 +121,13 @@ async def aresolve_user(
             return user
         # A miss: the thread goes straight to the database.
         return await sync_to_async(_resolve)(
-            session, cache, can_set_cookie, with_permissions
+            session, cache, can_set_cookie, with_permissions, with_groups
         )
     return await sync_to_async(resolve_user)(
-        session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
+        session,
+        can_set_cookie=can_set_cookie,
+        with_permissions=with_permissions,
+        with_groups=with_groups,
     )
 
 
@@ -139,16 +147,21 @@ def _resolve(
     cache: BaseCache | None,
     can_set_cookie: bool,
     with_permissions: bool,
+    with_groups: bool = False,
 ) -> UserType:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
-    An entry holds the permissions too, so they are loaded whenever it is filled.
+    An entry holds the permissions too, so they are loaded whenever it is
+    filled; group names when asked for (an entry without them costs a group
+    check one thread hop).
     """
     before = None if cache is None else stamp(cache, session)
     holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
     if with_permissions or cache is not None:
         load_permissions(user)
+    if with_groups:
+        load_group_names(user)
     if cache is not None:
         remember(cache, session, user, before)
     return user

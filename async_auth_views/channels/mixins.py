@@ -79,6 +79,8 @@ class AccessMixin(rules.AccessHooks, _Base):
     #: Load the user's model permissions with the user when it is re-resolved
     #: (at the handshake and on revalidation), so the check costs no extra hop.
     preload_permissions: bool = False
+    #: The same for the names of the user's groups.
+    preload_groups: bool = False
 
     _auth_groups: tuple[str, ...] = ()
     _auth_checked_at: float | None = None
@@ -173,6 +175,7 @@ class AccessMixin(rules.AccessHooks, _Base):
                     saved_session(self.scope["session"]),
                     can_set_cookie=can_set_cookie(self.scope),
                     with_permissions=self.preload_permissions,
+                    with_groups=self.preload_groups,
                 )
             return bool(await self.check_access())
         except Exception:
@@ -314,9 +317,37 @@ class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
         return await super().check_access() and await self._apasses(rules.passes_test)
 
 
+class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
+    """Verify that the current user belongs to at least one of ``group_required``.
+
+    Active superusers always pass. The group names are loaded with the user
+    when it is re-resolved (``preload_groups``), so the check costs no query.
+    """
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._apasses(rules.groups)
+
+
+class SuperuserRequiredMixin(AccessMixin):
+    """Verify that the current user is an active superuser."""
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._apasses(rules.superuser)
+
+
+class StaffuserRequiredMixin(AccessMixin):
+    """Verify that the current user is active staff (``is_staff``)."""
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._apasses(rules.staffuser)
+
+
 __all__ = [
     "AccessMixin",
+    "GroupRequiredMixin",
     "LoginRequiredMixin",
     "PermissionRequiredMixin",
+    "StaffuserRequiredMixin",
+    "SuperuserRequiredMixin",
     "UserPassesTestMixin",
 ]
