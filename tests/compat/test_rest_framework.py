@@ -66,27 +66,27 @@ class SeenModelPermissions(DjangoModelPermissions):
 class ArticleSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = Article
-        fields = ["id", "title", "owner"]
+        fields = ("id", "title", "owner")
 
 
 class AsyncArticleSerializer(aserializers.ModelSerializer):  # type: ignore[misc]
     class Meta:
         model = Article
-        fields = ["id", "title", "owner"]
+        fields = ("id", "title", "owner")
 
 
 # The views, each as a DRF view and as an adrf view --------------------------
 
 
 class Whoami(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 
     def get(self, request: Any) -> Response:
         return Response({"user": request.user.get_username()})
 
 
 class AsyncWhoami(AsyncAPIView):  # type: ignore[misc]
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 
     async def get(self, request: Any) -> Response:
         return Response({"user": request.user.get_username()})
@@ -95,62 +95,62 @@ class AsyncWhoami(AsyncAPIView):  # type: ignore[misc]
 class Articles(generics.ListCreateAPIView):  # type: ignore[type-arg]
     queryset = Article.objects.order_by("pk")
     serializer_class = ArticleSerializer
-    permission_classes = [DjangoModelPermissions]
+    permission_classes = (DjangoModelPermissions,)
 
 
 class AsyncArticles(agenerics.ListCreateAPIView):  # type: ignore[misc]
     queryset = Article.objects.order_by("pk")
     serializer_class = AsyncArticleSerializer
-    permission_classes = [DjangoModelPermissions]
+    permission_classes = (DjangoModelPermissions,)
 
 
 class OpenArticles(Articles):
-    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
+    permission_classes = (DjangoModelPermissionsOrAnonReadOnly,)
 
 
 class AsyncOpenArticles(AsyncArticles):
-    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
+    permission_classes = (DjangoModelPermissionsOrAnonReadOnly,)
 
 
 class Composed(Articles):
-    permission_classes = [IsAuthenticated & DjangoModelPermissions]
+    permission_classes = (IsAuthenticated & DjangoModelPermissions,)
 
 
 class AsyncComposed(AsyncArticles):
     # adrf turns DRF's operators into its async ones (adrf #82).
-    permission_classes = [IsAuthenticated & DjangoModelPermissions]
+    permission_classes = (IsAuthenticated & DjangoModelPermissions,)
 
 
 class ArticleDetail(generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
     queryset = Article.objects.all()
     serializer_class = ArticleSerializer
-    permission_classes = [ReadableObjectPermissions]
+    permission_classes = (ReadableObjectPermissions,)
 
 
 class AsyncArticleDetail(agenerics.RetrieveUpdateDestroyAPIView):  # type: ignore[misc]
     queryset = Article.objects.all()
     serializer_class = AsyncArticleSerializer
-    permission_classes = [ReadableObjectPermissions]
+    permission_classes = (ReadableObjectPermissions,)
 
 
 class AsyncPreloaded(AsyncArticles):
-    permission_classes = [SeenModelPermissions]
+    permission_classes = (SeenModelPermissions,)
     preload_permissions = True
 
 
 class AsyncNotPreloaded(AsyncArticles):
-    permission_classes = [SeenModelPermissions]
+    permission_classes = (SeenModelPermissions,)
 
 
 class AsyncViewSet(aviewsets.ModelViewSet):  # type: ignore[misc]
     queryset = Article.objects.order_by("pk")
     serializer_class = AsyncArticleSerializer
-    permission_classes = [SeenModelPermissions]
+    permission_classes = (SeenModelPermissions,)
     preload_permissions = True
 
 
 class DrfOwnModelPermissions(AsyncArticles):
-    permission_classes = [drf.DjangoModelPermissions]
+    permission_classes = (drf.DjangoModelPermissions,)
 
 
 async def plain(request: Any) -> HttpResponse:
