@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.sessions.middleware import (
     SessionMiddleware as DjangoSessionMiddleware,
 )
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 
 def saves_session(request: HttpRequest) -> bool:
@@ -53,14 +53,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
             await sync_to_async(self.process_request, thread_sensitive=True)(request)
         else:
             self.process_request(request)
-        response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+        # django-stubs types responses as HttpResponse; Django's code takes any.
+        response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
         if self._overrides("process_response") or saves_session(request):
-            response = await sync_to_async(
-                self.process_response, thread_sensitive=True
-            )(request, response)
-        else:
-            response = self.process_response(request, response)
-        return response
+            return await sync_to_async(self.process_response, thread_sensitive=True)(
+                request, response
+            )
+        return self.process_response(request, response)
 
     def _overrides(self, method: str) -> bool:
         return getattr(type(self), method) is not getattr(SessionMiddleware, method)
