@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 
 from .conf import lazy_paths
-from .hooks import acall_hook, call_hook, is_overridden
+from .hooks import acall_hook, call_hook
 from .redirects import login_redirect
 from .resolver import (
     LazyUser,
@@ -72,6 +72,16 @@ def _check_user_set(request: HttpRequest, middleware: object) -> None:
         request.auser = partial(asettle_user, request)
 
 
+def _overrides(middleware: object, name: str, base: type) -> bool:
+    """Whether ``middleware.<name>`` is anything but ``base``'s own method.
+
+    A subclass's method or one set on the instance both count: an override is
+    never mistaken for the default, which would bypass its rule.
+    """
+    method = getattr(middleware, name)
+    return getattr(method, "__func__", method) is not getattr(base, name)
+
+
 def _bind_view_hook(middleware: Any, base: type) -> None:
     """Make ``process_view`` (what Django's handler calls) the twin for the middleware's mode.
 
@@ -81,8 +91,8 @@ def _bind_view_hook(middleware: Any, base: type) -> None:
     runs in a thread on the async path, an async one through ``async_to_sync``
     on the sync path).
     """
-    sync_overridden = is_overridden(middleware, "process_view", base)
-    async_overridden = is_overridden(middleware, "aprocess_view", base)
+    sync_overridden = _overrides(middleware, "process_view", base)
+    async_overridden = _overrides(middleware, "aprocess_view", base)
     if middleware.async_mode:
         use_async = async_overridden or not sync_overridden
     else:
@@ -144,8 +154,13 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> None:
-        """Nothing on the sync path: a lazy user is read from sync code anyway."""
-        return None
+        """See aprocess_view(). Nothing on the sync path: sync code reads a lazy user anyway.
+
+        On the async path this runs only when a subclass overrides it and
+        calls ``super()``: Django runs it in a thread, where reading is safe.
+        """
+        if self.async_mode and self.resolves_eagerly(request):
+            settle_user(request)
 
     async def aprocess_view(
         self,
@@ -177,7 +192,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if is_overridden(self, "process_request", AuthenticationMiddleware):
+        if _overrides(self, "process_request", AuthenticationMiddleware):
             response = await self._aprocess_request_override(request)
         else:
             await self._aset_user(request)
@@ -288,7 +303,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
             return None
         refuse = partial(self.handle_no_permission, request, view_func)
         if any(
-            is_overridden(self, name, LoginRequiredMiddleware)
+            _overrides(self, name, LoginRequiredMiddleware)
             for name in (
                 "handle_no_permission",
                 "get_login_url",
