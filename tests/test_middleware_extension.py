@@ -875,6 +875,34 @@ class UserOnlyWrapperTests(UsersMixin, TestCase):
         self.check(DJANGO_AUTH)
 
 
+class FailingWrapper(WrapsUserOnly):
+    """A wrapper whose own store is down when the user is read."""
+
+    def wrap(self, request):
+        def fail():
+            raise RuntimeError("device store unavailable")
+
+        request.user = SimpleLazyObject(fail)
+
+
+@override_settings(
+    ROOT_URLCONF=HERE,
+    MIDDLEWARE=[SESSION, OURS, f"{HERE}.FailingWrapper"],
+    ASYNC_AUTH_LAZY_PATHS=LAZY,
+)
+class FailingWrapperTests(UsersMixin, TestCase):
+    def test_view_is_not_served(self):
+        # Fail closed: the error propagates (Django answers 500), never the view.
+        for transport, (prefix, views) in TRANSPORTS.items():
+            for view in views:
+                url = f"/{prefix}{view}/"
+                with (
+                    self.subTest(transport=transport, url=url),
+                    self.assertRaisesMessage(RuntimeError, "device store unavailable"),
+                ):
+                    _get(transport, self.alice, url)
+
+
 class LazyProxyTests(UsersMixin, TestCase):
     """Deciding whether request.user is lazy never reads it."""
 
