@@ -7,6 +7,12 @@ read is often synchronous (a template, a context processor, a helper) and
 raises ``SynchronousOnlyOperation``. Here the async path resolves the user
 eagerly, so ``request.user`` is the concrete user and ``await request.auser()``
 returns that same object.
+
+Django's extension points keep working on both paths: ``request.user`` decides.
+What a subclass's ``process_request()`` or a later middleware (django-otp's
+``OTPMiddleware``) leaves there is what the view, the mixins and ``auser()``
+see, read off the event loop; a subclass's ``process_view()`` is never
+replaced by the default of the other path.
 """
 
 from __future__ import annotations
