@@ -45,6 +45,7 @@ from .resolver import (
     session_may_name_user,
     settle_user,
 )
+from .sessions import SessionMiddleware
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -341,4 +342,4 @@ def _requires_login(view_func: Callable[..., Any]) -> bool:
     return bool(getattr(view_func, "login_required", True))
 
 
-__all__ = ["AuthenticationMiddleware", "LoginRequiredMiddleware"]
+__all__ = ["AuthenticationMiddleware", "LoginRequiredMiddleware", "SessionMiddleware"]
