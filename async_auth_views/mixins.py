@@ -34,7 +34,7 @@ from .hooks import (
     is_overridden,
 )
 from .redirects import login_redirect
-from .resolver import UserType, arequest_user, concrete_user, request_user
+from .resolver import UserType, arequest_user, request_user, settle_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.
-        refusal = rule.check(self, concrete_user(request_user(request)))
+        refusal = rule.check(self, settle_user(request))
         if refusal is not None:
             return self._refuse(refusal)
         return dispatch(request, *args, **kwargs)

@@ -7,6 +7,7 @@ inactive users and backend checks are Django's, not a copy that can drift.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -15,7 +16,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from .groups import load_group_names
 from .identity import cached_user, identity_cache, is_in_process, remember, stamp
@@ -174,6 +175,44 @@ def _resolve(
     return user
 
 
+class LazyUser(SimpleLazyObject):  # type: ignore[type-arg]
+    """The lazy ``request.user`` the middleware sets where it does not resolve eagerly.
+
+    Django's lazy object, marked as ours so that it can be filled without a
+    thread hop when the session names no user, and with the model permissions
+    in the same call when a permission check follows. It adds no attribute a
+    user model could have: everything else is the user's.
+    """
+
+    def __init__(self, session: SessionBase) -> None:
+        super().__init__(partial(resolve_user, session))
+        # In __dict__, as SimpleLazyObject keeps its function: setting an
+        # attribute on a lazy object would resolve it.
+        self.__dict__["_async_auth_session"] = session
+
+
+def _fill(lazy: LazyUser, preload: dict[str, bool]) -> None:
+    if lazy._wrapped is empty:
+        session = lazy.__dict__["_async_auth_session"]
+        lazy._wrapped = resolve_user(session, **preload)
+
+
+async def _afill(lazy: LazyUser, preload: dict[str, bool]) -> None:
+    if lazy._wrapped is empty:
+        session = lazy.__dict__["_async_auth_session"]
+        user = await aresolve_user(session, **preload)
+        if lazy._wrapped is empty:  # No one filled it while this awaited.
+            lazy._wrapped = user
+
+
+def _unwrapped(user: Any) -> UserType:
+    """A resolved plain lazy object's user; a ``LazyObject`` subclass stays, as it may add behaviour."""
+    if type(user) in (LazyUser, SimpleLazyObject):
+        user = user._wrapped
+    resolved: UserType = user
+    return resolved
+
+
 def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
     return ImproperlyConfigured(
         f"{type(request).__name__} has no user: the authentication middleware is "
@@ -182,19 +221,42 @@ def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
     )
 
 
-def concrete_user(user: UserType) -> UserType:
-    """The user behind a lazy ``request.user``, resolved now; from sync code only.
+def settle_user(
+    request: HttpRequest, *, with_permissions: bool = False, with_groups: bool = False
+) -> UserType:
+    """Read ``request.user`` now, so that reading it later costs no query; return it.
 
-    A check resolves it before any hook runs, so that an ``async def`` hook run
-    with ``async_to_sync`` never meets a lazy user, whose first read would
-    query inside that event loop.
+    ``request.user`` is what decides, as in Django's sync code: a subclass of the
+    middleware or a middleware after it (django-otp's ``OTPMiddleware``) may
+    have replaced or re-wrapped it. Our lazy user is resolved (with its
+    permissions and groups when asked); any other lazy object is evaluated, as a read
+    would. A plain lazy object is then replaced by the user it holds.
     """
-    if isinstance(user, LazyObject):
-        if user._wrapped is empty:
-            user._setup()
-        wrapped: UserType = user._wrapped
-        return wrapped
-    return user
+    user: Any = request_user(request)
+    kind = type(user)  # isinstance() would read __class__, resolving a lazy object.
+    if issubclass(kind, LazyUser):
+        _fill(user, {"with_permissions": with_permissions, "with_groups": with_groups})
+    elif issubclass(kind, LazyObject) and user._wrapped is empty:
+        user._setup()
+    request.user = _unwrapped(user)
+    return request.user
+
+
+async def asettle_user(
+    request: HttpRequest, *, with_permissions: bool = False, with_groups: bool = False
+) -> UserType:
+    """See settle_user(). Our lazy user costs no thread hop when the session names
+    no user; any other lazy object is evaluated in a thread, since it may query."""
+    user: Any = request_user(request)
+    kind = type(user)  # isinstance() would read __class__, resolving a lazy object.
+    if issubclass(kind, LazyUser):
+        await _afill(
+            user, {"with_permissions": with_permissions, "with_groups": with_groups}
+        )
+    elif issubclass(kind, LazyObject) and user._wrapped is empty:
+        await sync_to_async(user._setup)()
+    request.user = _unwrapped(user)
+    return request.user
 
 
 def request_user(request: HttpRequest) -> UserType:
@@ -205,15 +267,12 @@ def request_user(request: HttpRequest) -> UserType:
 
 
 async def arequest_user(request: HttpRequest) -> UserType:
-    """See request_user(). Leaves ``request.user`` concrete, so sync code reads it freely.
+    """See request_user(). Leaves ``request.user`` resolved, so sync code reads it freely.
 
-    Under Django's own middleware ``request.user`` is a lazy object with a cache
-    of its own; replacing it with the user ``auser()`` resolved means one user
-    object (and one permission cache) per request, and no query from sync code.
+    It is ``request.user`` that is judged, as Django's mixins judge it, whoever
+    set it: never the result of a ``request.auser()`` that a middleware after
+    ours left unwrapped, which would strip its restriction. Under Django's own
+    middleware its lazy user is read in a thread and replaced by the user, so
+    sync code reads it without a query.
     """
-    auser = getattr(request, "auser", None)
-    if auser is None:
-        raise _missing_middleware(request)
-    user: UserType = await auser()
-    request.user = user
-    return user
+    return await asettle_user(request)
