@@ -7,6 +7,7 @@ inactive users and backend checks are Django's, not a copy that can drift.
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -16,8 +17,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from .identity import cached_user, identity_cache, is_in_process, remember, stamp
+from .changes import RESOLVED_KEY
+from .identity import cached_identity, identity_cache, is_in_process, remember, stamp
 from .permissions import load_permissions
+from .sessions import load_with_expiry
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -88,13 +91,7 @@ def resolve_user(
     call (one statement) when a permission check will follow. With
     ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
     """
-    _mark_read(session)
-    cache = identity_cache()
-    if cache is not None:
-        user = cached_user(cache, session)
-        if user is not None:
-            return user
-    return _resolve(session, cache, can_set_cookie, with_permissions)
+    return _resolve_until(session, can_set_cookie, with_permissions, False)[0]
 
 
 async def aresolve_user(
@@ -105,20 +102,58 @@ async def aresolve_user(
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
     key, nor for a hit in an in-process identity cache."""
+    return (await _aresolve_until(session, can_set_cookie, with_permissions, False))[0]
+
+
+async def aresolve_user_until(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+) -> tuple[UserType, datetime.datetime | None]:
+    """See aresolve_user(); also when the session ends at the latest (None when
+    its engine cannot tell, or the user is anonymous), in the same thread hop."""
+    return await _aresolve_until(session, can_set_cookie, with_permissions, True)
+
+
+Resolved = tuple["UserType", "datetime.datetime | None"]
+
+
+def _resolve_until(
+    session: SessionBase,
+    can_set_cookie: bool,
+    with_permissions: bool,
+    with_expiry: bool,
+) -> Resolved:
+    _mark_read(session)
+    cache = identity_cache()
+    if cache is not None:
+        entry = cached_identity(cache, session)
+        if entry is not None:
+            return entry.user, entry.expires_at
+    return _resolve(session, cache, can_set_cookie, with_permissions, with_expiry)
+
+
+async def _aresolve_until(
+    session: SessionBase,
+    can_set_cookie: bool,
+    with_permissions: bool,
+    with_expiry: bool,
+) -> Resolved:
     _mark_read(session)
     if not session_may_name_user(session):
-        return AnonymousUser()
+        return AnonymousUser(), None
     cache = identity_cache()
     if cache is not None and is_in_process(cache):
-        user = cached_user(cache, session)
-        if user is not None:
-            return user
+        entry = cached_identity(cache, session)
+        if entry is not None:
+            return entry.user, entry.expires_at
         # A miss: the thread goes straight to the database.
         return await sync_to_async(_resolve)(
-            session, cache, can_set_cookie, with_permissions
+            session, cache, can_set_cookie, with_permissions, with_expiry
         )
-    return await sync_to_async(resolve_user)(
-        session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
+    return await sync_to_async(_resolve_until)(
+        session, can_set_cookie, with_permissions, with_expiry
     )
 
 
@@ -129,8 +164,12 @@ def _mark_read(session: SessionBase) -> None:
     key, or an identity-cache hit), so the response must vary on it:
     ``SessionMiddleware`` adds ``Vary: Cookie`` to responses whose session was
     accessed, and a shared cache must never serve one user's page to another.
+    The key resolved with is kept, so that a login that replaces the session
+    ends it (``async_auth_views.changes``).
     """
     session.accessed = True
+    if not hasattr(session, RESOLVED_KEY):
+        setattr(session, RESOLVED_KEY, session.session_key)
 
 
 def _resolve(
@@ -138,19 +177,23 @@ def _resolve(
     cache: BaseCache | None,
     can_set_cookie: bool,
     with_permissions: bool,
-) -> UserType:
+    with_expiry: bool = False,
+) -> Resolved:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
     An entry holds the permissions too, so they are loaded whenever it is filled.
     """
     before = None if cache is None else stamp(cache, session)
+    expiry = None if before is None else before.expires_at
+    if with_expiry and before is None:
+        expiry = load_with_expiry(session)
     holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
     if with_permissions or cache is not None:
         load_permissions(user)
     if cache is not None:
         remember(cache, session, user, before)
-    return user
+    return user, (expiry if user.is_authenticated else None)
 
 
 def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
