@@ -2,13 +2,15 @@
 
 The identity cache and open sockets must react to exactly the same changes: a
 change one of them misses is a way back in. So the signals are read here, and
-only here, as four changes, each handed to both:
+only here, as five changes, each handed to both:
 
 - **a session ended**: ``logout()``/``alogout()``, a session row deleted (any
   ``AbstractBaseSession`` model: a "sign out that device" page, the admin,
   ``QuerySet.delete()``), or a login that replaced the session the request
   was resolved with (``flush()`` or ``cycle_key()`` in ``login()``, on every
   engine);
+- **a session's expiry moved earlier**, to within the identity cache's
+  timeout (``set_expiry()`` and a save, on a session model);
 - **a user changed**: saved, or their groups or permissions changed;
 - **a user was deleted**;
 - **everyone changed**: a group or permission row, or a group's permissions.
@@ -28,6 +30,7 @@ new rows, not a stale entry) when a user or everyone changed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.apps import apps
@@ -49,6 +52,7 @@ class Reactions(Protocol):
     """What reacts to changes besides the identity cache (the sockets)."""
 
     def session_ended(self, session_key: str) -> None: ...
+    def session_changed(self, session_key: str) -> None: ...
     def user_changed(self, user_pk: str) -> None: ...
     def user_deleted(self, user_pk: str) -> None: ...
     def everyone_changed(self) -> None: ...
@@ -59,6 +63,8 @@ class _Cache:
 
     def session_ended(self, session_key: str) -> None:
         identity.forget_session(session_key)
+
+    session_changed = session_ended
 
     def user_changed(self, user_pk: str) -> None:
         identity.forget_user(user_pk)
@@ -138,6 +144,15 @@ def _session_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> N
     # and sockets did not outlive it, and nothing is sent per row.
     if instance.expire_date > timezone.now():
         announce("session_ended", instance.session_key, using=using)
+
+
+def _session_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    # An entry lives at most the identity timeout; only an expiry moved to
+    # within it can fall before an entry's end. Sessions saved with two weeks
+    # ahead (each request, with SESSION_SAVE_EVERY_REQUEST) send nothing.
+    horizon = timezone.now() + timedelta(seconds=identity.identity_timeout())
+    if instance.expire_date < horizon:
+        announce("session_changed", instance.session_key, using=using)
 
 
 def _user_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
@@ -240,6 +255,9 @@ def connect_receivers() -> None:
 
         _connect_each(
             post_delete, _session_deleted, AbstractBaseSession, uid + "session"
+        )
+        _connect_each(
+            post_save, _session_saved, AbstractBaseSession, uid + "session.saved"
         )
 
 

@@ -105,14 +105,24 @@ async def aresolve_user(
     return (await _aresolve_until(session, can_set_cookie, with_permissions, False))[0]
 
 
+def resolve_user_until(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+) -> tuple[UserType, datetime.datetime | None]:
+    """See resolve_user(); also when the session ends at the latest (None when
+    its engine cannot tell, or the user is anonymous)."""
+    return _resolve_until(session, can_set_cookie, with_permissions, True)
+
+
 async def aresolve_user_until(
     session: SessionBase,
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
 ) -> tuple[UserType, datetime.datetime | None]:
-    """See aresolve_user(); also when the session ends at the latest (None when
-    its engine cannot tell, or the user is anonymous), in the same thread hop."""
+    """See resolve_user_until(). In the same thread hop as aresolve_user()."""
     return await _aresolve_until(session, can_set_cookie, with_permissions, True)
 
 
@@ -152,9 +162,10 @@ async def _aresolve_until(
         return await sync_to_async(_resolve)(
             session, cache, can_set_cookie, with_permissions, with_expiry
         )
-    return await sync_to_async(_resolve_until)(
-        session, can_set_cookie, with_permissions, with_expiry
-    )
+    options = {"can_set_cookie": can_set_cookie, "with_permissions": with_permissions}
+    if with_expiry:
+        return await sync_to_async(resolve_user_until)(session, **options)
+    return await sync_to_async(resolve_user)(session, **options), None
 
 
 def _mark_read(session: SessionBase) -> None:

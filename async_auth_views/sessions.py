@@ -34,6 +34,7 @@ LIMITS: dict[str, tuple[str, ...]] = {
     FILE: (
         "a session ended without logout() (flush(), cycle_key(), deleting its "
         "file) sends no signal",
+        "an expiry moved earlier with set_expiry() sends no signal",
     ),
     SIGNED_COOKIES: (
         "a session lives in the browser's cookie and cannot be ended on the "

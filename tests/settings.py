@@ -13,6 +13,7 @@ INSTALLED_APPS = [
     "guardian",
     "async_auth_views",
     "tests",
+    "tests.kin",
 ]
 
 MIDDLEWARE = [

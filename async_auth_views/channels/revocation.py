@@ -205,6 +205,9 @@ class _Sockets:
     def session_ended(self, session_key: str) -> None:
         revoke_session(session_key)
 
+    def session_changed(self, session_key: str) -> None:
+        send_to_group(session_group(session_key), {"type": REVALIDATE})
+
     def user_changed(self, user_pk: str) -> None:
         send_to_group(_user_group(user_pk), {"type": REVALIDATE})
 
