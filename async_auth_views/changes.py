@@ -6,8 +6,8 @@ only here, as five changes, each handed to both:
 
 - **a session ended**: ``logout()``/``alogout()``, a session row deleted (any
   ``AbstractBaseSession`` model: a "sign out that device" page, the admin,
-  ``QuerySet.delete()``), or a login that replaced the session the request
-  was resolved with (``flush()`` or ``cycle_key()`` in ``login()``, on every
+  ``QuerySet.delete()``), or a login that replaced the session whose cookie the
+  browser sent (``flush()`` or ``cycle_key()`` in ``login()``, on every
   engine);
 - **a session's expiry moved earlier**, to within the identity cache's
   timeout (``set_expiry()`` and a save, on a session model);
@@ -42,10 +42,6 @@ from . import identity
 
 if TYPE_CHECKING:
     from django.db.models import Model
-
-#: The attribute the resolver sets on a session: the key it resolved the user
-#: with, so that a login that replaced it can end it.
-RESOLVED_KEY = "_async_auth_views_resolved_key"
 
 
 class Reactions(Protocol):
@@ -120,22 +116,30 @@ def _session_alias() -> str:
 def _logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
     # Sent before the session is flushed: its key is still there. Channels'
     # own logout(scope) sends no request, and has no key to give.
-    session = getattr(request, "session", None)
-    for key in _keys_of(session):
+    for key in _keys_of(request):
         announce("session_ended", key, using=_session_alias())
 
 
 def _logged_in(sender: Any, request: Any = None, **kwargs: Any) -> None:
-    # Sent after login() flushed or cycled the session: the key the request
-    # was resolved with, if another, names a session that just ended.
-    session = getattr(request, "session", None)
-    resolved = getattr(session, RESOLVED_KEY, None)
-    if resolved and resolved != getattr(session, "session_key", None):
-        announce("session_ended", resolved, using=_session_alias())
+    # Sent after login() flushed or cycled the session: the key the browser
+    # sent, if another, names a session that just ended. Read from the cookie,
+    # this holds for every engine, with or without a delete signal.
+    sent = _sent_key(request)
+    if sent and sent != getattr(getattr(request, "session", None), "session_key", None):
+        announce("session_ended", sent, using=_session_alias())
 
 
-def _keys_of(session: Any) -> set[str]:
-    keys = {getattr(session, "session_key", None), getattr(session, RESOLVED_KEY, None)}
+def _sent_key(request: Any) -> str | None:
+    """The session key the browser sent with ``request``."""
+    cookies = getattr(request, "COOKIES", None) or {}
+    key = cookies.get(settings.SESSION_COOKIE_NAME)
+    return key if isinstance(key, str) and key else None
+
+
+def _keys_of(request: Any) -> set[str]:
+    """The session's key now, and the key the browser sent if another."""
+    keys = {getattr(getattr(request, "session", None), "session_key", None)}
+    keys.add(_sent_key(request))
     return {key for key in keys if key}
 
 
@@ -274,4 +278,4 @@ def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:
         connect_receivers()
 
 
-__all__ = ["RESOLVED_KEY", "Reactions", "announce", "connect_receivers", "react"]
+__all__ = ["Reactions", "announce", "connect_receivers", "react"]

@@ -17,7 +17,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from .changes import RESOLVED_KEY
 from .identity import cached_identity, identity_cache, is_in_process, remember, stamp
 from .permissions import load_permissions
 from .sessions import load_with_expiry
@@ -175,12 +174,8 @@ def _mark_read(session: SessionBase) -> None:
     key, or an identity-cache hit), so the response must vary on it:
     ``SessionMiddleware`` adds ``Vary: Cookie`` to responses whose session was
     accessed, and a shared cache must never serve one user's page to another.
-    The key resolved with is kept, so that a login that replaces the session
-    ends it (``async_auth_views.changes``).
     """
     session.accessed = True
-    if not hasattr(session, RESOLVED_KEY):
-        setattr(session, RESOLVED_KEY, session.session_key)
 
 
 def _resolve(

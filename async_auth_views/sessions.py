@@ -68,7 +68,11 @@ def expires_at(session: SessionBase) -> datetime.datetime | None:
             modified = cast(Any, session)._last_modification()
         except OSError:
             return timezone.now()
-        return session.get_expiry_date(modification=modified)
+        # Django's file engine counts whole seconds: with less than one left,
+        # the session is expired.
+        return session.get_expiry_date(modification=modified) - datetime.timedelta(
+            seconds=1
+        )
     return _absolute_expiry(session)
 
 
