@@ -97,7 +97,9 @@ class WebsocketAccessTests(ChannelsTestCase):
         with counting_hops() as hops:
             communicator, (connected, _) = await self.open(consumer)
         self.assertTrue(connected)
-        self.assertEqual(hops.count("resolve_user"), 2)  # middleware, then re-read
+        # The middleware, then the re-read (which also learns the expiry).
+        self.assertEqual(hops.count("resolve_user"), 1)
+        self.assertEqual(hops.count("resolve_user_until"), 1)
         self.assertNotIn("has_perms", hops)
         await communicator.disconnect()
 
