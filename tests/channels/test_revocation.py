@@ -55,7 +55,6 @@ class SocketTestCase(ChannelsTestCase):
 
 
 class RevocationTests(SocketTestCase):
-
     async def test_sync_logout_closes(self) -> None:
         communicator = await self.open_accepted()
         response = await sync_to_async(self.client.post)("/logout/")
