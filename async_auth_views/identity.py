@@ -15,7 +15,7 @@ session, the user's before the user), so a change that races with filling an
 entry makes that entry stale at once; a token evicted from the cache makes
 every entry that names it a miss, never a hit. An entry never outlives the
 time its session has left, where the session engine can tell it (see
-``async_auth_views.sessions``). With a shared cache (Redis) all of this holds
+``async_auth_views.session_engines``). With a shared cache (Redis) all of this holds
 across processes; with ``LocMemCache``, only within the process. Which
 signals replace which token is decided in ``async_auth_views.changes``.
 """
@@ -39,7 +39,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from .sessions import load_with_expiry, seconds_left
+from .session_engines import load_with_expiry, seconds_left
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -67,6 +67,8 @@ class Identity:
     session_token: str = ""
     #: When the session ends at the latest; None when its engine cannot tell.
     expires_at: datetime.datetime | None = None
+    #: Where the session's token is (named by the session key's hash).
+    session_token_key: str = ""
 
 
 def identity_cache() -> BaseCache | None:
@@ -159,15 +161,25 @@ def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
         entry = cache.get(session_entry_key(session_key))
         if not isinstance(entry, Identity):
             return None
-        keys = [
-            user_token_key(_pk_string(entry.user)),
-            EVERYONE,
-            session_token_key(session_key),
-        ]
-        tokens = _tokens(cache, keys)
+        found = cache.get_many(entry_token_keys(entry))
     except Exception:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
+    return entry if entry_user(entry, found) is not None else None
+
+
+def entry_token_keys(entry: Identity) -> list[str]:
+    """The keys to read, after ``entry``, to know whether it may be served."""
+    return [user_token_key(_pk_string(entry.user)), EVERYONE, entry.session_token_key]
+
+
+def entry_user(entry: Identity, found: dict[str, Any]) -> UserType | None:
+    """The user of ``entry`` if it may be served, given the values ``found`` at
+    ``entry_token_keys(entry)`` (by key); None when it is stale. No I/O."""
+    keys = entry_token_keys(entry)
+    if not entry.session_token_key or any(key not in found for key in keys):
+        return None  # A missing token is a miss, never a match.
+    tokens = [found[key] for key in keys]
     if tokens != [entry.user_token, entry.everyone_token, entry.session_token]:
         return None
     if entry.expires_at is not None and entry.expires_at <= timezone.now():
@@ -178,7 +190,8 @@ def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
         entry.session_hash, entry.user.get_session_auth_hash()
     ):
         return None
-    return entry
+    user: UserType = entry.user
+    return user
 
 
 def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
@@ -291,6 +304,7 @@ def remember(
         stamp.everyone_token,
         stamp.session_token,
         stamp.expires_at,
+        session_token_key(stamp.session_key),
     )
     try:
         cache.set(session_entry_key(stamp.session_key), entry, timeout)

@@ -8,6 +8,7 @@ inactive users and backend checks are Django's, not a copy that can drift.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -16,10 +17,13 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.functional import LazyObject, empty
 
+from .groups import load_group_names
 from .identity import cached_identity, identity_cache, is_in_process, remember, stamp
+from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
-from .sessions import load_with_expiry
+from .session_engines import load_with_expiry
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -81,27 +85,20 @@ def resolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """Return the user the session names, or ``AnonymousUser``, as Django does.
 
     Pass ``can_set_cookie=False`` where the response cannot carry a new session
-    cookie (a WebSocket), so the session key is never cycled, and
+    cookie (a WebSocket), so the session key is never cycled;
     ``with_permissions=True`` to load the user's model permissions in the same
-    call (one statement) when a permission check will follow. With
-    ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
+    call (one statement) when a permission check will follow; and
+    ``with_groups=True`` to load the names of the user's groups (one statement)
+    when a group check will. With ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid
+    cache entry answers instead.
     """
-    return _resolve_until(session, can_set_cookie, with_permissions, False)[0]
-
-
-async def aresolve_user(
-    session: SessionBase,
-    *,
-    can_set_cookie: bool = True,
-    with_permissions: bool = False,
-) -> UserType:
-    """See resolve_user(). One thread hop at most; none for a session with no
-    key, nor for a hit in an in-process identity cache."""
-    return (await _aresolve_until(session, can_set_cookie, with_permissions, False))[0]
+    options = _Options(can_set_cookie, with_permissions, with_groups, False)
+    return _resolve_until(session, options)[0]
 
 
 def resolve_user_until(
@@ -109,10 +106,25 @@ def resolve_user_until(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> tuple[UserType, datetime.datetime | None]:
     """See resolve_user(); also when the session ends at the latest (None when
     its engine cannot tell, or the user is anonymous)."""
-    return _resolve_until(session, can_set_cookie, with_permissions, True)
+    options = _Options(can_set_cookie, with_permissions, with_groups, True)
+    return _resolve_until(session, options)
+
+
+async def aresolve_user(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+    with_groups: bool = False,
+) -> UserType:
+    """See resolve_user(). One thread hop at most; none for a session with no
+    key, nor for a hit in an in-process or Redis identity cache."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, False)
+    return (await _aresolve_until(session, options))[0]
 
 
 async def aresolve_user_until(
@@ -120,51 +132,60 @@ async def aresolve_user_until(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> tuple[UserType, datetime.datetime | None]:
     """See resolve_user_until(). In the same thread hop as aresolve_user()."""
-    return await _aresolve_until(session, can_set_cookie, with_permissions, True)
+    options = _Options(can_set_cookie, with_permissions, with_groups, True)
+    return await _aresolve_until(session, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    can_set_cookie: bool
+    with_permissions: bool
+    with_groups: bool
+    #: Also say when the session ends (a socket's timer needs it).
+    with_expiry: bool
 
 
 Resolved = tuple["UserType", "datetime.datetime | None"]
 
 
-def _resolve_until(
-    session: SessionBase,
-    can_set_cookie: bool,
-    with_permissions: bool,
-    with_expiry: bool,
-) -> Resolved:
+def _resolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
     cache = identity_cache()
     if cache is not None:
         entry = cached_identity(cache, session)
         if entry is not None:
             return entry.user, entry.expires_at
-    return _resolve(session, cache, can_set_cookie, with_permissions, with_expiry)
+    return _resolve(session, cache, options)
 
 
-async def _aresolve_until(
-    session: SessionBase,
-    can_set_cookie: bool,
-    with_permissions: bool,
-    with_expiry: bool,
-) -> Resolved:
+async def _aresolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
     if not session_may_name_user(session):
         return AnonymousUser(), None
     cache = identity_cache()
-    if cache is not None and is_in_process(cache):
-        entry = cached_identity(cache, session)
-        if entry is not None:
-            return entry.user, entry.expires_at
-        # A miss: the thread goes straight to the database.
-        return await sync_to_async(_resolve)(
-            session, cache, can_set_cookie, with_permissions, with_expiry
-        )
-    options = {"can_set_cookie": can_set_cookie, "with_permissions": with_permissions}
-    if with_expiry:
-        return await sync_to_async(resolve_user_until)(session, **options)
-    return await sync_to_async(resolve_user)(session, **options), None
+    reader = None if cache is None else redis_reader(cache)
+    if cache is not None and (reader is not None or is_in_process(cache)):
+        if reader is None:
+            lookup = Lookup.of(cached_identity(cache, session))
+        else:
+            lookup = await reader.acached_user(session)
+        if lookup.user is not None:
+            return lookup.user, lookup.expires_at
+        # A miss: the thread goes straight to the database, and fills the
+        # entry unless the cache just failed (that was logged; not tried twice).
+        fill = None if lookup.failed else cache
+        return await sync_to_async(_resolve)(session, fill, options)
+    kwargs = {
+        "can_set_cookie": options.can_set_cookie,
+        "with_permissions": options.with_permissions,
+        "with_groups": options.with_groups,
+    }
+    if options.with_expiry:
+        return await sync_to_async(resolve_user_until)(session, **kwargs)
+    return await sync_to_async(resolve_user)(session, **kwargs), None
 
 
 def _mark_read(session: SessionBase) -> None:
@@ -179,24 +200,24 @@ def _mark_read(session: SessionBase) -> None:
 
 
 def _resolve(
-    session: SessionBase,
-    cache: BaseCache | None,
-    can_set_cookie: bool,
-    with_permissions: bool,
-    with_expiry: bool = False,
+    session: SessionBase, cache: BaseCache | None, options: _Options
 ) -> Resolved:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
-    An entry holds the permissions too, so they are loaded whenever it is filled.
+    An entry holds the permissions too, so they are loaded whenever it is
+    filled; group names when asked for (an entry without them costs a group
+    check one thread hop).
     """
     before = None if cache is None else stamp(cache, session)
     expiry = None if before is None else before.expires_at
-    if with_expiry and before is None:
+    if options.with_expiry and before is None:
         expiry = load_with_expiry(session)
-    holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
+    holder = _SessionOnly(session if options.can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
-    if with_permissions or cache is not None:
+    if options.with_permissions or cache is not None:
         load_permissions(user)
+    if options.with_groups:
+        load_group_names(user)
     if cache is not None:
         remember(cache, session, user, before)
     return user, (expiry if user.is_authenticated else None)
@@ -208,6 +229,21 @@ def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
         "not installed. Add 'async_auth_views.middleware.AuthenticationMiddleware' "
         "to MIDDLEWARE, after 'django.contrib.sessions.middleware.SessionMiddleware'."
     )
+
+
+def concrete_user(user: UserType) -> UserType:
+    """The user behind a lazy ``request.user``, resolved now; from sync code only.
+
+    A check resolves it before any hook runs, so that an ``async def`` hook run
+    with ``async_to_sync`` never meets a lazy user, whose first read would
+    query inside that event loop.
+    """
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        wrapped: UserType = user._wrapped
+        return wrapped
+    return user
 
 
 def request_user(request: HttpRequest) -> UserType:

@@ -1,123 +1,68 @@
-"""What each of Django's session engines can tell about a session's end.
+"""Django's ``SessionMiddleware``, leaving the event loop only for session I/O.
 
-The identity cache and open sockets must never outlive a session. How long a
-session has left, and whether its end is signalled, depends on where the
-engine keeps it: a ``db`` or ``cached_db`` session is a row with an
-``expire_date`` whose deletion sends ``post_delete``; a ``file`` session is a
-file whose age is its modification time; a ``cache`` or ``signed_cookies``
-session can say neither. This module says so once, for the resolver, the
-sockets and the system checks.
+Django's ``SessionMiddleware`` is a ``MiddlewareMixin``: under ASGI it runs
+``process_request()`` and ``process_response()`` each in a thread, two thread
+hops per request, although creating the session store does no I/O and most
+responses save nothing. This subclass runs Django's own two methods, unchanged,
+and only moves the call: on the event loop when the step cannot touch the
+session store, in one thread hop when Django's ``process_response()`` saves.
+The session itself is loaded where it is first read (for a logged-in request,
+in the thread hop in which ``AuthenticationMiddleware`` resolves the user).
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import Any, cast
-
-from django.contrib.sessions.backends.base import SessionBase
-from django.utils import timezone
-
-DB = "django.contrib.sessions.backends.db"
-CACHED_DB = "django.contrib.sessions.backends.cached_db"
-CACHE = "django.contrib.sessions.backends.cache"
-FILE = "django.contrib.sessions.backends.file"
-SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
-
-#: What an engine cannot guarantee, by the engine's import path; an engine not
-#: listed (``db``, ``cached_db``) guarantees everything.
-LIMITS: dict[str, tuple[str, ...]] = {
-    CACHE: (
-        "a session ended without logout() (flush(), cycle_key(), deleting its "
-        "cache key) sends no signal",
-        "the time a session has left is not known",
-    ),
-    FILE: (
-        "a session ended without logout() (flush(), cycle_key(), deleting its "
-        "file) sends no signal",
-        "an expiry moved earlier with set_expiry() sends no signal",
-    ),
-    SIGNED_COOKIES: (
-        "a session lives in the browser's cookie and cannot be ended on the "
-        "server: a copy of the cookie stays valid after logout() until it expires",
-        "the time a session has left is not known",
-    ),
-}
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.middleware import (
+    SessionMiddleware as DjangoSessionMiddleware,
+)
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 
-def expires_at(session: SessionBase) -> datetime.datetime | None:
-    """When ``session`` ends at the latest, as its engine stores it; None when unknown.
+def saves_session(request: HttpRequest) -> bool:
+    """Whether Django's ``process_response()`` would read or write the session store.
 
-    A session that is gone (no row) has already ended: the current time is
-    returned. Reads the database for ``db`` and ``cached_db`` sessions that
-    the resolver did not load itself (see ``load_with_expiry()``).
+    It does when the session was modified, or ``SESSION_SAVE_EVERY_REQUEST`` is
+    on, and the session is not empty (an emptied session only has its cookie
+    deleted). Everything else it does is headers: no I/O.
     """
-    from django.contrib.sessions.backends.db import SessionStore as DbStore
-    from django.contrib.sessions.backends.file import SessionStore as FileStore
-
-    if isinstance(session, DbStore):
-        if session.session_key is None:
-            return timezone.now()
-        expiry: datetime.datetime | None = (
-            session.model.objects.filter(session_key=session.session_key)
-            .values_list("expire_date", flat=True)
-            .first()
-        )
-        return expiry or timezone.now()
-    if isinstance(session, FileStore):
-        try:
-            modified = cast(Any, session)._last_modification()
-        except OSError:
-            return timezone.now()
-        # Django's file engine counts whole seconds: with less than one left,
-        # the session is expired.
-        return session.get_expiry_date(modification=modified) - datetime.timedelta(
-            seconds=1
-        )
-    return _absolute_expiry(session)
+    try:
+        session = request.session
+        changed = session.modified or settings.SESSION_SAVE_EVERY_REQUEST
+        return bool(changed and not session.is_empty())
+    except AttributeError:
+        # No session, or not a session: Django's process_response() returns
+        # the response untouched.
+        return False
 
 
-def load_with_expiry(session: SessionBase) -> datetime.datetime | None:
-    """Load ``session`` (if it is not yet) and return ``expires_at(session)``.
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Drop-in replacement for Django's ``SessionMiddleware``, native on the async path.
 
-    A plain ``db`` session is loaded from the row that carries its expiry, in
-    one query instead of two; any other engine is loaded as usual.
+    The sync path is Django's. On the async path the session store is created
+    on the event loop, and ``process_response()`` runs on the event loop too
+    unless it saves the session (see ``saves_session()``), in which case it
+    runs in one thread hop. A request that saves nothing costs no thread hop.
+    A subclass that overrides ``process_request()`` or ``process_response()``
+    has the overridden method run in a thread, as Django would.
     """
-    from django.contrib.sessions.backends.db import SessionStore as DbStore
 
-    store: Any = session
-    cls: Any = type(session)
-    if (
-        not hasattr(store, "_session_cache")
-        and isinstance(session, DbStore)
-        and cls.load is DbStore.load
-        and cls._get_session_from_db is getattr(DbStore, "_get_session_from_db", None)
-    ):
-        # DbStore.load(), keeping the row's expire_date it throws away.
-        row = store._get_session_from_db()
-        store._session_cache = store.decode(row.session_data) if row else {}
-        return row.expire_date if row else timezone.now()
-    session._get_session()  # type: ignore[attr-defined]
-    return expires_at(session)
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if self._overrides("process_request"):
+            await sync_to_async(self.process_request, thread_sensitive=True)(request)
+        else:
+            self.process_request(request)
+        # django-stubs types responses as HttpResponse; Django's code takes any.
+        response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
+        if self._overrides("process_response") or saves_session(request):
+            return await sync_to_async(self.process_response, thread_sensitive=True)(
+                request, response
+            )
+        return self.process_response(request, response)
 
-
-def seconds_left(when: datetime.datetime | None) -> float | None:
-    """Seconds until ``when`` (negative once passed); None when ``when`` is None."""
-    if when is None:
-        return None
-    return (when - timezone.now()).total_seconds()
+    def _overrides(self, method: str) -> bool:
+        return getattr(type(self), method) is not getattr(SessionMiddleware, method)
 
 
-def _absolute_expiry(session: SessionBase) -> datetime.datetime | None:
-    """An expiry set with ``set_expiry(datetime)``, which every engine honours."""
-    expiry = session.get("_session_expiry")
-    if isinstance(expiry, (datetime.datetime, str)):
-        return session.get_expiry_date()
-    return None
-
-
-def limits(engine: str) -> tuple[str, ...]:
-    """What ``engine`` (a ``SESSION_ENGINE`` path) cannot guarantee; () for none."""
-    return LIMITS.get(engine, ())
-
-
-__all__ = ["LIMITS", "expires_at", "limits", "load_with_expiry", "seconds_left"]
+__all__ = ["SessionMiddleware", "saves_session"]
