@@ -7,6 +7,8 @@ inactive users and backend checks are Django's, not a copy that can drift.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +21,10 @@ from django.http import HttpRequest
 from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from .groups import load_group_names
-from .identity import cached_user, identity_cache, is_in_process, remember, stamp
+from .identity import cached_identity, identity_cache, is_in_process, remember, stamp
 from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
+from .session_engines import load_with_expiry
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -95,13 +98,21 @@ def resolve_user(
     when a group check will. With ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid
     cache entry answers instead.
     """
-    _mark_read(session)
-    cache = identity_cache()
-    if cache is not None:
-        user = cached_user(cache, session)
-        if user is not None:
-            return user
-    return _resolve(session, cache, can_set_cookie, with_permissions, with_groups)
+    options = _Options(can_set_cookie, with_permissions, with_groups, False)
+    return _resolve_until(session, options)[0]
+
+
+def resolve_user_until(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+    with_groups: bool = False,
+) -> tuple[UserType, datetime.datetime | None]:
+    """See resolve_user(); also when the session ends at the latest (None when
+    its engine cannot tell, or the user is anonymous)."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, True)
+    return _resolve_until(session, options)
 
 
 async def aresolve_user(
@@ -113,30 +124,69 @@ async def aresolve_user(
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
     key, nor for a hit in an in-process or Redis identity cache."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, False)
+    return (await _aresolve_until(session, options))[0]
+
+
+async def aresolve_user_until(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+    with_groups: bool = False,
+) -> tuple[UserType, datetime.datetime | None]:
+    """See resolve_user_until(). In the same thread hop as aresolve_user()."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, True)
+    return await _aresolve_until(session, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    can_set_cookie: bool
+    with_permissions: bool
+    with_groups: bool
+    #: Also say when the session ends (a socket's timer needs it).
+    with_expiry: bool
+
+
+Resolved = tuple["UserType", "datetime.datetime | None"]
+
+
+def _resolve_until(session: SessionBase, options: _Options) -> Resolved:
+    _mark_read(session)
+    cache = identity_cache()
+    if cache is not None:
+        entry = cached_identity(cache, session)
+        if entry is not None:
+            return entry.user, entry.expires_at
+    return _resolve(session, cache, options)
+
+
+async def _aresolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
     if not session_may_name_user(session):
-        return AnonymousUser()
+        return AnonymousUser(), None
     cache = identity_cache()
     reader = None if cache is None else redis_reader(cache)
     if cache is not None and (reader is not None or is_in_process(cache)):
         if reader is None:
-            lookup = Lookup(cached_user(cache, session))
+            lookup = Lookup.of(cached_identity(cache, session))
         else:
             lookup = await reader.acached_user(session)
         if lookup.user is not None:
-            return lookup.user
+            return lookup.user, lookup.expires_at
         # A miss: the thread goes straight to the database, and fills the
         # entry unless the cache just failed (that was logged; not tried twice).
         fill = None if lookup.failed else cache
-        return await sync_to_async(_resolve)(
-            session, fill, can_set_cookie, with_permissions, with_groups
-        )
-    return await sync_to_async(resolve_user)(
-        session,
-        can_set_cookie=can_set_cookie,
-        with_permissions=with_permissions,
-        with_groups=with_groups,
-    )
+        return await sync_to_async(_resolve)(session, fill, options)
+    kwargs = {
+        "can_set_cookie": options.can_set_cookie,
+        "with_permissions": options.with_permissions,
+        "with_groups": options.with_groups,
+    }
+    if options.with_expiry:
+        return await sync_to_async(resolve_user_until)(session, **kwargs)
+    return await sync_to_async(resolve_user)(session, **kwargs), None
 
 
 def _mark_read(session: SessionBase) -> None:
@@ -151,12 +201,8 @@ def _mark_read(session: SessionBase) -> None:
 
 
 def _resolve(
-    session: SessionBase,
-    cache: BaseCache | None,
-    can_set_cookie: bool,
-    with_permissions: bool,
-    with_groups: bool = False,
-) -> UserType:
+    session: SessionBase, cache: BaseCache | None, options: _Options
+) -> Resolved:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
     An entry holds the permissions too, so they are loaded whenever it is
@@ -164,15 +210,18 @@ def _resolve(
     check one thread hop).
     """
     before = None if cache is None else stamp(cache, session)
-    holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
+    expiry = None if before is None else before.expires_at
+    if options.with_expiry and before is None:
+        expiry = load_with_expiry(session)
+    holder = _SessionOnly(session if options.can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
-    if with_permissions or cache is not None:
+    if options.with_permissions or cache is not None:
         load_permissions(user)
-    if with_groups:
+    if options.with_groups:
         load_group_names(user)
     if cache is not None:
         remember(cache, session, user, before)
-    return user
+    return user, (expiry if user.is_authenticated else None)
 
 
 class LazyUser(SimpleLazyObject):  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "async_auth_views",
     "tests",
+    "tests.kin",
 ]
 
 MIDDLEWARE = [
