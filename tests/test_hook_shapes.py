@@ -15,11 +15,13 @@ from typing import Any, ClassVar
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.auth.models import AnonymousUser, Permission, User
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 
 from async_auth_views.mixins import (
+    AnonymousRequiredMixin,
+    GroupRequiredMixin,
     LoginRequiredMixin,
     PermissionRequiredMixin,
     UserPassesTestMixin,
@@ -104,6 +106,22 @@ HOOKS = [
         "denied:",
     ),
     Hook(
+        "get_group_required",
+        GroupRequiredMixin,
+        ["editors"],
+        200,
+        "admins",
+        "denied:",
+    ),
+    Hook(
+        "get_authenticated_redirect_url",
+        AnonymousRequiredMixin,
+        "/home/",
+        "/home/",
+        "/elsewhere/",
+        "/elsewhere/",
+    ),
+    Hook(
         "handle_no_permission",
         UserPassesTestMixin,
         HttpResponse("custom", status=418),
@@ -158,6 +176,7 @@ def alice(settings: Any) -> User:
     settings.AUTHENTICATION_BACKENDS = OBJECT_BACKENDS
     user = User.objects.create_user("alice")
     user.user_permissions.add(Permission.objects.get(codename="add_user"))
+    user.groups.add(Group.objects.create(name="editors"))
     return user
 
 

@@ -13,11 +13,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing.http import HttpCommunicator
 from channels.testing.websocket import WebsocketCommunicator
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
 from async_auth_views.channels import (
     CLOSE_FORBIDDEN,
+    GroupRequiredMixin,
     LoginRequiredMixin,
     PermissionRequiredMixin,
     UserPassesTestMixin,
@@ -65,6 +66,12 @@ WS_HOOKS: list[tuple[str, type, dict[str, Any], list[tuple[Any, Any]]]] = [
         [(["auth.add_user"], ACCEPTED), (["auth.delete_user"], CLOSE_FORBIDDEN)],
     ),
     (
+        "get_group_required",
+        GroupRequiredMixin,
+        {},
+        [(["editors"], ACCEPTED), ("admins", CLOSE_FORBIDDEN)],
+    ),
+    (
         # A hook that answers nothing: the socket is still refused, never accepted.
         "handle_no_permission",
         UserPassesTestMixin,
@@ -107,6 +114,7 @@ def cookie(settings: Any) -> list[tuple[bytes, bytes]]:
     settings.ROOT_URLCONF = "tests.channels.urls"
     alice = User.objects.create_user("alice")
     alice.user_permissions.add(Permission.objects.get(codename="add_user"))
+    alice.groups.add(Group.objects.create(name="editors"))
     client = Client()
     client.force_login(alice)
     return cookie_of(client)
