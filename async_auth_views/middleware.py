@@ -34,6 +34,7 @@ from .resolver import (
     resolve_user,
     session_may_name_user,
 )
+from .sessions import SessionMiddleware
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -181,4 +182,4 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         return response
 
 
-__all__ = ["AuthenticationMiddleware", "LoginRequiredMiddleware"]
+__all__ = ["AuthenticationMiddleware", "LoginRequiredMiddleware", "SessionMiddleware"]

@@ -19,6 +19,7 @@ from django.utils.functional import LazyObject, empty
 
 from .groups import load_group_names
 from .identity import cached_user, identity_cache, is_in_process, remember, stamp
+from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
 
 if TYPE_CHECKING:
@@ -110,18 +111,24 @@ async def aresolve_user(
     with_groups: bool = False,
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
-    key, nor for a hit in an in-process identity cache."""
+    key, nor for a hit in an in-process or Redis identity cache."""
     _mark_read(session)
     if not session_may_name_user(session):
         return AnonymousUser()
     cache = identity_cache()
-    if cache is not None and is_in_process(cache):
-        user = cached_user(cache, session)
-        if user is not None:
-            return user
-        # A miss: the thread goes straight to the database.
+    reader = None if cache is None else redis_reader(cache)
+    if cache is not None and (reader is not None or is_in_process(cache)):
+        if reader is None:
+            lookup = Lookup(cached_user(cache, session))
+        else:
+            lookup = await reader.acached_user(session)
+        if lookup.user is not None:
+            return lookup.user
+        # A miss: the thread goes straight to the database, and fills the
+        # entry unless the cache just failed (that was logged; not tried twice).
+        fill = None if lookup.failed else cache
         return await sync_to_async(_resolve)(
-            session, cache, can_set_cookie, with_permissions, with_groups
+            session, fill, can_set_cookie, with_permissions, with_groups
         )
     return await sync_to_async(resolve_user)(
         session,

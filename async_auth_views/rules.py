@@ -31,6 +31,15 @@ How a door uses a rule
    ``AUTHENTICATED``), to be read with ``hooks.call_hooks()`` or
    ``hooks.acall_hooks_then(owner, AccessHooks, ...)``.
 
+An owner need not be a view: a door may build one for the occasion, e.g. a
+function-view decorator's ``user_passes_test(test_func)`` can ask
+``rules.passes_test`` about an instance of a ``PassesTestHooks`` subclass whose
+``test_func`` attribute is ``functools.partial(test_func, user)`` (its shape is
+judged exactly, so an ``async def`` test is awaited and a ``def`` one threaded),
+and ``permission_required(perm)`` can ask ``rules.permissions`` about a
+``PermissionHooks`` subclass with ``permission_required = perm``, whose
+default hooks run in the event loop.
+
 A new door is therefore: a base class with ``access_user()`` and its answer to
 each refusal, and one line per rule (``rules.permissions.check(self, user)``).
 A door with no object of its own to carry the hooks (a function-view

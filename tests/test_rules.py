@@ -34,7 +34,7 @@ from async_auth_views.mixins import (
 from async_auth_views.views import AsyncView
 
 from .kinds import KINDS, make_request, respond, view_class
-from .measure import cost_of
+from .measure import cost_of, counting_hops
 from .models import Article
 
 GUARDIAN_BACKENDS = [
@@ -505,3 +505,53 @@ class RulesWithoutADoorTests(RuleTestCase):
         self.assertIsNone(rules.groups.check(Owner(), alice))
         self.assertIs(rules.groups.check(Owner(), bob), rules.Refusal.FORBIDDEN)
         self.assertIs(rules.groups.check(Owner(), AnonymousUser()), rules.Refusal.LOGIN)
+
+
+class OneHopPerCheckTests(RuleTestCase):
+    """The plain def hooks of one check share one thread hop with the decision."""
+
+    async def hops(self, view: type, user: Any) -> list[str]:
+        request = make_request(await self.fresh(user))
+        with counting_hops() as hops:
+            response = await respond(view, request)
+        self.assertEqual(response.status_code, 200)
+        return hops
+
+    async def test_permission_hooks(self) -> None:
+        def perms(self: Any) -> list[str]:
+            Permission.objects.filter(codename="add_user").exists()  # a query
+            return ["auth.add_user"]
+
+        def obj(self: Any) -> None:
+            return None
+
+        async def aobj(self: Any) -> None:
+            return None
+
+        await sync_to_async(self.alice.user_permissions.add)(
+            await Permission.objects.aget(codename="add_user")
+        )
+        for getter in (obj, aobj):
+            with self.subTest(getter=getter.__name__):
+                view = view_class(
+                    "async",
+                    PermissionRequiredMixin,
+                    get_permission_required=perms,
+                    get_permission_object=getter,
+                )
+                self.assertEqual(len(await self.hops(view, self.alice)), 1)
+
+    async def test_group_hook_and_membership(self) -> None:
+        def groups(self: Any) -> list[str]:
+            return list(Group.objects.values_list("name", flat=True))
+
+        view = view_class("async", GroupRequiredMixin, get_group_required=groups)
+        self.assertEqual(len(await self.hops(view, self.alice)), 1)
+
+    async def test_get_test_func_and_its_test(self) -> None:
+        def get_test_func(self: Any) -> Any:
+            User.objects.exists()
+            return lambda: User.objects.filter(username="alice").exists()
+
+        view = view_class("async", UserPassesTestMixin, get_test_func=get_test_func)
+        self.assertEqual(len(await self.hops(view, self.alice)), 1)
