@@ -267,7 +267,7 @@ def group_required(
     )
 
 
-def _user_rule_decorator(rule: rules.Rule, name: str) -> Callable[..., Any]:
+def _user_rule_decorator(rule: rules.Rule, name: str, doc: str) -> Callable[..., Any]:
     """A decorator like ``login_required``, with ``raise_exception``, for ``rule``."""
 
     def decorator(
@@ -286,15 +286,28 @@ def _user_rule_decorator(rule: rules.Rule, name: str) -> Callable[..., Any]:
         return _apply(guard, function)
 
     decorator.__name__ = decorator.__qualname__ = name
+    decorator.__doc__ = doc
     return decorator
 
 
-#: Serve the view to active superusers; redirect others to the login page
-#: (403 with ``raise_exception``).
-superuser_required = _user_rule_decorator(rules.superuser, "superuser_required")
-#: Serve the view to active staff (``is_staff``); redirect others to the login
-#: page (403 with ``raise_exception``).
-staffuser_required = _user_rule_decorator(rules.staffuser, "staffuser_required")
+superuser_required = _user_rule_decorator(
+    rules.superuser,
+    "superuser_required",
+    """Serve the view to active superusers; redirect others to the login page.
+
+    ``raise_exception=True`` answers 403 instead. Use it bare
+    (``@superuser_required``) or with arguments, as ``login_required``.
+    """,
+)
+staffuser_required = _user_rule_decorator(
+    rules.staffuser,
+    "staffuser_required",
+    """Serve the view to active staff (``is_staff``); redirect others to the login page.
+
+    ``raise_exception=True`` answers 403 instead. Use it bare
+    (``@staffuser_required``) or with arguments, as ``login_required``.
+    """,
+)
 
 
 def recent_login_required(
