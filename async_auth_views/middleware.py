@@ -134,8 +134,9 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         """Whether the view this request is routed to checks model permissions.
 
         A view says so with a true ``preload_permissions`` attribute (as
-        ``PermissionRequiredMixin`` does), on the function or on the class a
-        class-based view (``view_class``) or a DRF viewset (``cls``) came from;
+        ``PermissionRequiredMixin`` and ``permission_required`` do), on the
+        function or on the class a class-based view (``view_class``) or a DRF
+        viewset (``cls``) came from;
         its user's permissions are then loaded in the same thread hop as the
         user, so the check costs none.
         """
@@ -147,19 +148,24 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         From the routed view's ``preload_permissions`` and ``preload_groups``
         (``GroupRequiredMixin`` sets the second), looked up once.
         """
-        view = self._routed_view(request)
+        views = self._routed_views(request)
         return {
-            "with_permissions": bool(getattr(view, "preload_permissions", False)),
-            "with_groups": bool(getattr(view, "preload_groups", False)),
+            "with_permissions": any(
+                getattr(view, "preload_permissions", False) for view in views
+            ),
+            "with_groups": any(
+                getattr(view, "preload_groups", False) for view in views
+            ),
         }
 
-    def _routed_view(self, request: HttpRequest) -> object:
+    def _routed_views(self, request: HttpRequest) -> tuple[object, ...]:
+        """The routed view function, and the class it came from, if any."""
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
         except Resolver404:
-            return None
+            return ()
         func = match.func
-        return getattr(func, "view_class", None) or getattr(func, "cls", func)
+        return (func, getattr(func, "view_class", None) or getattr(func, "cls", func))
 
     def process_request(self, request: HttpRequest) -> None:
         """Set a lazy ``request.user`` and ``request.auser()``, as Django does.
