@@ -53,11 +53,13 @@ GetResponse = Callable[[HttpRequest], Any]
 def _require_session(request: HttpRequest, middleware: object) -> None:
     if not hasattr(request, "session"):
         name = f"{type(middleware).__module__}.{type(middleware).__qualname__}"
+        # Django's message word for word, then which middleware stands in its place.
         raise ImproperlyConfigured(
             "The Django authentication middleware requires session middleware to "
             "be installed. Edit your MIDDLEWARE setting to insert "
             "'django.contrib.sessions.middleware.SessionMiddleware' before "
-            f"'{name}'."
+            "'django.contrib.auth.middleware.AuthenticationMiddleware'. Here "
+            f"that is '{name}', which replaces it."
         )
 
 

@@ -224,6 +224,24 @@ class LoginRequiredTests(DecoratorTestCase):
         self.assertEqual(response.content, b"served alice")
         self.assertIs(request.user, alice)
 
+    async def test_request_with_only_auser_is_judged_by_it(self) -> None:
+        # How Django's own decorator tests build an async request.
+        alice = self.alice
+        for user, expected in ((alice, 200), (AnonymousUser(), 302)):
+            request = make_request()
+            del request.user
+
+            async def auser(user: Any = user) -> Any:
+                return user
+
+            async def view(request: Any) -> HttpResponse:
+                return HttpResponse()
+
+            request.auser = auser
+            with self.subTest(user=user):
+                response = await call(login_required(view), request)
+                self.assertEqual(response.status_code, expected)
+
     async def test_without_auth_middleware_is_a_clear_error(self) -> None:
         request = make_request()
         del request.user, request.auser
