@@ -151,7 +151,7 @@ class Server:
         self.stop()
 
 
-class _Executor(TCPExecutor):  # type: ignore[misc]
+class _Executor(TCPExecutor):
     """mirakuru's TCP executor with a readiness check of our own, that counts a
     clean exit before it as a failure, and a parent-death signal on Linux."""
 
@@ -382,7 +382,9 @@ def postgresql(*, port: int | None = None, log_path: Path | None = None) -> Serv
     owner = _postgresql_owner()
     cleanup = ExitStack()
     try:
-        data = Path(tempfile.mkdtemp(prefix="postgresql-"))
+        # As root, in /tmp: TMPDIR may be a folder the owner cannot enter.
+        temporary = "/tmp" if owner is not None else None
+        data = Path(tempfile.mkdtemp(prefix="postgresql-", dir=temporary))
         cleanup.callback(shutil.rmtree, data, ignore_errors=True)
         if owner is not None:
             entry = pwd.getpwnam(owner)
@@ -390,7 +392,7 @@ def postgresql(*, port: int | None = None, log_path: Path | None = None) -> Serv
         initdb = subprocess.run(
             [bin_dir / "initdb", "-D", data, "-U", POSTGRESQL_SUPERUSER,
              "--auth", "trust", "--encoding", "UTF8", "--no-sync"],
-            capture_output=True, text=True, timeout=120, **_as_user(owner),
+            cwd=data, capture_output=True, text=True, timeout=120, **_as_user(owner),
         )  # fmt: skip
         if initdb.returncode:
             raise ServerError(f"initdb failed:\n{initdb.stdout}{initdb.stderr}")
@@ -417,6 +419,7 @@ def postgresql(*, port: int | None = None, log_path: Path | None = None) -> Serv
             ready=ready,
             port=port,
             log_path=log_path,
+            cwd=data,  # where the owner may be: not in /root
             user=owner,
             stop_signal=signal.SIGINT,  # fast shutdown: ends open sessions
             cleanup=cleanup,

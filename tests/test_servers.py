@@ -159,7 +159,7 @@ def test_a_server_ends_with_the_process_that_started_it(ending: int) -> None:
         assert gone(pid), f"server {pid} outlived the process that started it"
     finally:
         starter.kill()
-        starter.wait()
+        starter.communicate()  # waits, and closes its stdout
         if pid is not None and not gone(pid, within=0):
             os.kill(pid, signal.SIGKILL)  # not to leak it when the test fails
 
