@@ -11,10 +11,12 @@ from django.utils.module_loading import import_string
 
 from .conf import lazy_paths
 from .identity import identity_cache, identity_timeout
+from .session_engines import limits
 
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+OURS_SESSION = "async_auth_views.middleware.SessionMiddleware"
 OURS_AUTH = "async_auth_views.middleware.AuthenticationMiddleware"
 OURS_LOGIN_REQUIRED = "async_auth_views.middleware.LoginRequiredMiddleware"
 
@@ -54,7 +56,10 @@ def check_middleware(
             )
         )
     session = _index(SESSION, middleware)
-    if session == -1 or session > ours:
+    # Ours misplaced is E008 (check_session_middleware), with its own name.
+    if session == -1 or (
+        session > ours and session != _index(OURS_SESSION, middleware)
+    ):
         errors.append(
             checks.Error(
                 f"'{SESSION}' must be before '{OURS_AUTH}' in MIDDLEWARE.",
@@ -82,6 +87,35 @@ def check_middleware(
     return errors
 
 
+@checks.register(checks.Tags.security)
+def check_session_middleware(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = _index(OURS_SESSION, middleware)
+    if ours == -1:
+        return []
+    errors: list[checks.CheckMessage] = []
+    if _index(SESSION, middleware, exact=True) != -1:
+        errors.append(
+            checks.Error(
+                f"MIDDLEWARE contains both '{SESSION}' and '{OURS_SESSION}'.",
+                hint=f"Remove '{SESSION}': '{OURS_SESSION}' replaces it.",
+                id="async_auth_views.E007",
+            )
+        )
+    auth = _index(OURS_AUTH, middleware)
+    if auth != -1 and ours > auth:
+        errors.append(
+            checks.Error(
+                f"'{OURS_SESSION}' must be before '{OURS_AUTH}' in MIDDLEWARE.",
+                hint="The authentication middleware reads the session it sets up.",
+                id="async_auth_views.E008",
+            )
+        )
+    return errors
+
+
 @checks.register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
@@ -95,3 +129,30 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), id=check_id))
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_session_engine(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn when the identity cache is used with a session engine that limits it."""
+    if getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE", None) is None:
+        return []
+    engine = getattr(settings, "SESSION_ENGINE", "")
+    found = limits(engine)
+    if not found:
+        return []
+    return [
+        checks.Warning(
+            f"ASYNC_AUTH_IDENTITY_CACHE is set and SESSION_ENGINE is '{engine}', "
+            f"with which {'; and '.join(found)}: an identity-cache entry can then "
+            "be served for up to ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT seconds after "
+            "its session ended.",
+            hint=(
+                "Use the 'django.contrib.sessions.backends.db' or "
+                "'django.contrib.sessions.backends.cached_db' engine, or shorten "
+                "ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT to what you accept."
+            ),
+            id="async_auth_views.W002",
+        )
+    ]
