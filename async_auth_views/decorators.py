@@ -34,7 +34,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from . import rules
 from .hooks import aresult, is_async_callable
 from .redirects import login_redirect
-from .resolver import arequest_user, concrete_user, request_user
+from .resolver import arequest_user, settle_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _guard(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
-                user = concrete_user(request_user(request))
+                user = settle_user(request)
                 checked = owner(user)
                 refusal = rule.check(checked, user)
                 if refusal is not None:
