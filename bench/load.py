@@ -1,18 +1,22 @@
-"""The uvicorn servers and the ``wrk`` runs, all on 127.0.0.1."""
+"""The uvicorn servers (started by ``tests.servers``) and the ``wrk`` runs, on 127.0.0.1."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import re
-import socket
 import subprocess
-import time
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.servers import Server
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -27,12 +31,6 @@ class Measurement:
     p99_ms: float
     errors: int
     cpu_ms: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def status(port: int, path: str, cookie: str | None) -> int:
@@ -51,58 +49,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Server:
-    """One uvicorn worker serving the benchmark project; a context manager that always stops it."""
+def serve(
+    python: str, env: dict[str, str], name: str, settings: dict[str, str]
+) -> Server:
+    """One uvicorn worker serving the benchmark project, started (and stopped,
+    as a context manager) by the project's one server mechanism."""
+    # Imported here: bench/run.py imports this module before it re-runs itself
+    # in its virtualenv, where mirakuru is installed.
+    sys.path.insert(0, str(BENCH.parent))  # the repository root
+    from tests.servers import uvicorn
 
-    def __init__(
-        self, python: str, env: dict[str, str], name: str, settings: dict[str, str]
-    ) -> None:
-        self.port = free_port()
-        self.name = name
-        self.log = (Path(env["BENCH_TMP"]) / f"uvicorn-{name}.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                python, "-m", "uvicorn", "project.asgi:application",
-                "--host", HOST, "--port", str(self.port), "--workers", "1",
-                "--no-access-log", "--log-level", "warning",
-            ],
-            cwd=BENCH, env={**env, **settings},
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def __enter__(self) -> Server:
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn ({self.name}) exited: see {self.log.name}")
-            try:
-                if status(self.port, "/ceiling/", None) == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"uvicorn ({self.name}) did not answer within 30 s")
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
+    return uvicorn(
+        "project.asgi:application",
+        cwd=BENCH,
+        settings=env["DJANGO_SETTINGS_MODULE"],
+        env={**env, **settings},
+        ready_path="/ceiling/",
+        options=["--workers", "1", "--no-access-log", "--log-level", "warning"],
+        log_path=Path(env["BENCH_TMP"]) / f"uvicorn-{name}.log",
+        python=python,
+    )
 
 
 def _ms(text: str) -> float:
@@ -127,12 +93,12 @@ def wrk(
     ]
     if cookie:
         args += ["-H", f"Cookie: {cookie}"]
-    args.append(f"http://{HOST}:{server.port}{path}")
-    cpu_before = cpu_seconds(server.process.pid)
+    args.append(f"{server.url}{path}")
+    cpu_before = cpu_seconds(server.pid)
     out = subprocess.run(
         args, capture_output=True, text=True, timeout=seconds + 30, check=True
     ).stdout
-    cpu = cpu_seconds(server.process.pid) - cpu_before
+    cpu = cpu_seconds(server.pid) - cpu_before
     requests = re.search(r"(\d+) requests in", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)

@@ -33,10 +33,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from load import Measurement, Server, status, wrk
+from load import Measurement, serve, status, wrk
 from report import Row, Target, chart, markdown, rst
+
+if TYPE_CHECKING:
+    from tests.servers import Server
 
 DESCRIPTION = "Benchmark the ways to protect a Django view."
 BENCH = Path(__file__).resolve().parent
@@ -48,6 +51,9 @@ REQUIREMENTS = (
     "uvicorn",
     "django-async-extensions",
     "matplotlib",
+    # tests.servers, which starts the servers:
+    "mirakuru>=3.0",
+    "port-for>=0.7",
 )
 TRAFFIC = ("authenticated", "anonymous")
 CONCURRENCY = (1, 64)
@@ -199,7 +205,7 @@ def _measure(
     results: Results = {}
     with ExitStack() as stack:
         servers = {
-            name: stack.enter_context(Server(python, env, name, settings))
+            name: stack.enter_context(serve(python, env, name, settings))
             for name, settings in SERVERS.items()
         }
         _check_statuses(servers, session_key)

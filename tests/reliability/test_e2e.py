@@ -26,8 +26,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED
-from tests.channels.servers import post, prepare_database, run_django, serve
-from tests.e2e.server import Server
+from tests.channels.servers import post, prepared_database, run_django, serve
+from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
 
@@ -89,8 +89,9 @@ def permissions_of(username: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return prepare_database(tmp_path_factory.mktemp("reliability-e2e") / "db.sqlite3")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with prepared_database(tmp_path_factory.mktemp("reliability-e2e")) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +115,8 @@ def server(
     # debug mode would make the load tests several times slower.
     env = {**database, "PYTHONDEVMODE": ""}
     options = ["--no-access-log"]
-    server = serve(env, log_path, app=APP, settings=SETTINGS, options=options)
-    try:
+    with serve(env, log_path, app=APP, settings=SETTINGS, options=options) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def cookie(session_key: str | None) -> dict[str, str]:
