@@ -637,7 +637,7 @@ def main() -> None:
         "Machine": f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         **_versions(postgresql_name.removeprefix("PostgreSQL ")),
         "Load average": f"{load_before} before, {_loadavg()} after ({seconds:.0f} s run)",
-        "Run": f"{args.rounds} rounds of {runs} measurements of {args.duration:g} s, "
+        "Run": f"{args.rounds} round{'s' if args.rounds > 1 else ''} of {runs} measurements of {args.duration:g} s, "
         f"{args.warmup} s warm-up per URL, {args.pause:g} s pause before each run, "
         "wrk with 1 thread per uvicorn process, "
         f"{' and '.join(map(str, args.concurrency))} connections in all",
