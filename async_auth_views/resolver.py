@@ -7,6 +7,7 @@ inactive users and backend checks are Django's, not a copy that can drift.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -15,7 +16,9 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
+from .groups import load_group_names
 from .identity import cached_user, identity_cache, is_in_process, remember, stamp
 from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
@@ -80,14 +83,17 @@ def resolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """Return the user the session names, or ``AnonymousUser``, as Django does.
 
     Pass ``can_set_cookie=False`` where the response cannot carry a new session
-    cookie (a WebSocket), so the session key is never cycled, and
+    cookie (a WebSocket), so the session key is never cycled;
     ``with_permissions=True`` to load the user's model permissions in the same
-    call (one statement) when a permission check will follow. With
-    ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
+    call (one statement) when a permission check will follow; and
+    ``with_groups=True`` to load the names of the user's groups (one statement)
+    when a group check will. With ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid
+    cache entry answers instead.
     """
     _mark_read(session)
     cache = identity_cache()
@@ -95,7 +101,7 @@ def resolve_user(
         user = cached_user(cache, session)
         if user is not None:
             return user
-    return _resolve(session, cache, can_set_cookie, with_permissions)
+    return _resolve(session, cache, can_set_cookie, with_permissions, with_groups)
 
 
 async def aresolve_user(
@@ -103,6 +109,7 @@ async def aresolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
     key, nor for a hit in an in-process or Redis identity cache."""
@@ -122,10 +129,13 @@ async def aresolve_user(
         # entry unless the cache just failed (that was logged; not tried twice).
         fill = None if lookup.failed else cache
         return await sync_to_async(_resolve)(
-            session, fill, can_set_cookie, with_permissions
+            session, fill, can_set_cookie, with_permissions, with_groups
         )
     return await sync_to_async(resolve_user)(
-        session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
+        session,
+        can_set_cookie=can_set_cookie,
+        with_permissions=with_permissions,
+        with_groups=with_groups,
     )
 
 
@@ -145,19 +155,62 @@ def _resolve(
     cache: BaseCache | None,
     can_set_cookie: bool,
     with_permissions: bool,
+    with_groups: bool = False,
 ) -> UserType:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
-    An entry holds the permissions too, so they are loaded whenever it is filled.
+    An entry holds the permissions too, so they are loaded whenever it is
+    filled; group names when asked for (an entry without them costs a group
+    check one thread hop).
     """
     before = None if cache is None else stamp(cache, session)
     holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
     if with_permissions or cache is not None:
         load_permissions(user)
+    if with_groups:
+        load_group_names(user)
     if cache is not None:
         remember(cache, session, user, before)
     return user
+
+
+class LazyUser(SimpleLazyObject):  # type: ignore[type-arg]
+    """The lazy ``request.user`` the middleware sets where it does not resolve eagerly.
+
+    Django's lazy object, marked as ours so that it can be filled without a
+    thread hop when the session names no user, and with the model permissions
+    in the same call when a permission check follows. It adds no attribute a
+    user model could have: everything else is the user's.
+    """
+
+    def __init__(self, session: SessionBase) -> None:
+        super().__init__(partial(resolve_user, session))
+        # In __dict__, as SimpleLazyObject keeps its function: setting an
+        # attribute on a lazy object would resolve it.
+        self.__dict__["_async_auth_session"] = session
+
+
+def _fill(lazy: LazyUser, preload: dict[str, bool]) -> None:
+    if lazy._wrapped is empty:
+        session = lazy.__dict__["_async_auth_session"]
+        lazy._wrapped = resolve_user(session, **preload)
+
+
+async def _afill(lazy: LazyUser, preload: dict[str, bool]) -> None:
+    if lazy._wrapped is empty:
+        session = lazy.__dict__["_async_auth_session"]
+        user = await aresolve_user(session, **preload)
+        if lazy._wrapped is empty:  # No one filled it while this awaited.
+            lazy._wrapped = user
+
+
+def _unwrapped(user: Any) -> UserType:
+    """A resolved plain lazy object's user; a ``LazyObject`` subclass stays, as it may add behaviour."""
+    if type(user) in (LazyUser, SimpleLazyObject):
+        user = user._wrapped
+    resolved: UserType = user
+    return resolved
 
 
 def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
@@ -168,6 +221,44 @@ def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
     )
 
 
+def settle_user(
+    request: HttpRequest, *, with_permissions: bool = False, with_groups: bool = False
+) -> UserType:
+    """Read ``request.user`` now, so that reading it later costs no query; return it.
+
+    ``request.user`` is what decides, as in Django's sync code: a subclass of the
+    middleware or a middleware after it (django-otp's ``OTPMiddleware``) may
+    have replaced or re-wrapped it. Our lazy user is resolved (with its
+    permissions and groups when asked); any other lazy object is evaluated, as a read
+    would. A plain lazy object is then replaced by the user it holds.
+    """
+    user: Any = request_user(request)
+    kind = type(user)  # isinstance() would read __class__, resolving a lazy object.
+    if issubclass(kind, LazyUser):
+        _fill(user, {"with_permissions": with_permissions, "with_groups": with_groups})
+    elif issubclass(kind, LazyObject) and user._wrapped is empty:
+        user._setup()
+    request.user = _unwrapped(user)
+    return request.user
+
+
+async def asettle_user(
+    request: HttpRequest, *, with_permissions: bool = False, with_groups: bool = False
+) -> UserType:
+    """See settle_user(). Our lazy user costs no thread hop when the session names
+    no user; any other lazy object is evaluated in a thread, since it may query."""
+    user: Any = request_user(request)
+    kind = type(user)  # isinstance() would read __class__, resolving a lazy object.
+    if issubclass(kind, LazyUser):
+        await _afill(
+            user, {"with_permissions": with_permissions, "with_groups": with_groups}
+        )
+    elif issubclass(kind, LazyObject) and user._wrapped is empty:
+        await sync_to_async(user._setup)()
+    request.user = _unwrapped(user)
+    return request.user
+
+
 def request_user(request: HttpRequest) -> UserType:
     """``request.user``, with a clear error when no middleware set it."""
     if not hasattr(request, "user"):
@@ -176,15 +267,12 @@ def request_user(request: HttpRequest) -> UserType:
 
 
 async def arequest_user(request: HttpRequest) -> UserType:
-    """See request_user(). Leaves ``request.user`` concrete, so sync code reads it freely.
+    """See request_user(). Leaves ``request.user`` resolved, so sync code reads it freely.
 
-    Under Django's own middleware ``request.user`` is a lazy object with a cache
-    of its own; replacing it with the user ``auser()`` resolved means one user
-    object (and one permission cache) per request, and no query from sync code.
+    It is ``request.user`` that is judged, as Django's mixins judge it, whoever
+    set it: never the result of a ``request.auser()`` that a middleware after
+    ours left unwrapped, which would strip its restriction. Under Django's own
+    middleware its lazy user is read in a thread and replaced by the user, so
+    sync code reads it without a query.
     """
-    auser = getattr(request, "auser", None)
-    if auser is None:
-        raise _missing_middleware(request)
-    user: UserType = await auser()
-    request.user = user
-    return user
+    return await asettle_user(request)

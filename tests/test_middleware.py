@@ -839,7 +839,7 @@ class LazyPathTests(UsersMixin, TestCase):
         await self.async_client.aforce_login(self.user)
         data = (await self.async_client.get("/lazy/whoami/")).json()
         self.assertEqual(data["user"], "alice")
-        self.assertEqual(data["type"], "_LazyUser")
+        self.assertEqual(data["type"], "LazyUser")
         self.assertFalse(data["auser_is_user"])
 
     @override_settings(ASYNC_AUTH_LAZY_PATHS=[r"/lazy/", "("])

@@ -9,8 +9,11 @@ process, including those that only serve HTTP.
 from .middleware import AuthMiddleware, AuthMiddlewareStack
 from .mixins import (
     AccessMixin,
+    GroupRequiredMixin,
     LoginRequiredMixin,
     PermissionRequiredMixin,
+    StaffuserRequiredMixin,
+    SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
 from .revocation import (
@@ -27,8 +30,11 @@ __all__ = [
     "AccessMixin",
     "AuthMiddleware",
     "AuthMiddlewareStack",
+    "GroupRequiredMixin",
     "LoginRequiredMixin",
     "PermissionRequiredMixin",
+    "StaffuserRequiredMixin",
+    "SuperuserRequiredMixin",
     "UserPassesTestMixin",
     "revalidate_user",
     "revoke_session",
