@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,27 +79,18 @@ def _ms(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
-def wrk(
-    server: Server, path: str, cookie: str | None, conns: int, seconds: int
-) -> Measurement:
-    """Drive ``path`` for ``seconds`` with ``conns`` connections from one wrk thread."""
-    args = [
-        "wrk",
-        "-t1",
-        f"-c{conns}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "--latency",
-    ]
-    if cookie:
-        args += ["-H", f"Cookie: {cookie}"]
-    args.append(f"{server.url}{path}")
-    cpu_before = cpu_seconds(server.pid)
-    out = subprocess.run(
-        args, capture_output=True, text=True, timeout=seconds + 30, check=True
-    ).stdout
-    cpu = cpu_seconds(server.pid) - cpu_before
+@dataclass(frozen=True)
+class _Run:
+    """What one wrk process reported."""
+
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _parse(out: str) -> _Run:
     requests = re.search(r"(\d+) requests in", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
@@ -112,5 +104,64 @@ def wrk(
     errors = int(bad[1]) if bad else 0
     if sock:
         errors += sum(int(n) for n in sock.groups())
-    cpu_ms = cpu * 1000 / int(requests[1]) if int(requests[1]) else 0.0
-    return Measurement(float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors, cpu_ms)
+    return _Run(int(requests[1]), float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors)
+
+
+def _command(
+    server: Server, path: str, cookie: str | None, conns: int, seconds: int
+) -> list[str]:
+    args = [
+        "wrk",
+        "-t1",
+        f"-c{conns}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
+    if cookie:
+        args += ["-H", f"Cookie: {cookie}"]
+    return [*args, f"{server.url}{path}"]
+
+
+def wrk(
+    servers: Sequence[Server], path: str, cookie: str | None, conns: int, seconds: int
+) -> Measurement:
+    """Drive ``path`` for ``seconds`` with ``conns`` connections in all.
+
+    One wrk process (one thread) per server, run at the same time, each with
+    an equal share of the connections: requests spread over every process of
+    a multi-process deployment as a load balancer would spread them. The
+    throughput is the sum; the latency percentiles are the highest of the
+    processes' (wrk's histograms cannot be merged); the CPU time is that of
+    every server, divided by every request.
+    """
+    shares = [
+        conns // len(servers) + (i < conns % len(servers)) for i in range(len(servers))
+    ]
+    cpu_before = [cpu_seconds(server.pid) for server in servers]
+    processes = [
+        subprocess.Popen(
+            _command(server, path, cookie, share, seconds),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for server, share in zip(servers, shares, strict=True)
+    ]
+    outputs = []
+    for process in processes:
+        out, err = process.communicate(timeout=seconds + 30)
+        if process.returncode:
+            raise RuntimeError(f"wrk failed ({process.returncode}):\n{out}{err}")
+        outputs.append(out)
+    cpu = sum(cpu_seconds(s.pid) - b for s, b in zip(servers, cpu_before, strict=True))
+    runs = [_parse(out) for out in outputs]
+    requests = sum(run.requests for run in runs)
+    return Measurement(
+        rps=sum(run.rps for run in runs),
+        p50_ms=max(run.p50_ms for run in runs),
+        p99_ms=max(run.p99_ms for run in runs),
+        errors=sum(run.errors for run in runs),
+        cpu_ms=cpu * 1000 / requests if requests else 0.0,
+    )
