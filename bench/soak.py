@@ -44,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example"
 VENV = ".venv-soak"
-REQUIREMENTS = ("-e", f"{ROOT}[channels,example]", "httpx", "websockets")
+REQUIREMENTS = ("-e", f"{ROOT}[channels]", "--group", "example", "httpx", "websockets")
 HOST = "127.0.0.1"
 PASSWORDS = {"alice": "alice-demo-pass", "bob": "bob-demo-pass"}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

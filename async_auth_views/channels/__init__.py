@@ -6,6 +6,17 @@ Importing this package connects the revocation receivers; add
 process, including those that only serve HTTP.
 """
 
+try:
+    import channels  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name != "channels":
+        raise
+    raise ModuleNotFoundError(
+        "async_auth_views.channels needs Channels, which is not installed: "
+        'install the channels extra, pip install "async-auth-views[channels]".',
+        name="channels",
+    ) from error
+
 from .middleware import AuthMiddleware, AuthMiddlewareStack
 from .mixins import (
     AccessMixin,
