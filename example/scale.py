@@ -149,7 +149,7 @@ def main() -> None:
         servers = []
         for port in (first_port, first_port + 1):
             command = [sys.executable, "-m", "uvicorn", "example_site.asgi:application"]
-            command += ["--host", "127.0.0.1", "--port", str(port)]
+            command += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
             servers.append(stack.enter_context(process(command, cwd=EXAMPLE, env=env)))
         print(
             f"Serving the example site on http://127.0.0.1:{first_port}/ and "
