@@ -72,13 +72,16 @@ def wait_for(what: str, process: subprocess.Popen[bytes], ready: list[str]) -> N
 
 
 @contextmanager
-def process(command: list[Any], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` for the duration of the block; terminate it after."""
+def process(
+    command: list[Any], stop: int = signal.SIGTERM, **kwargs: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` for the duration of the block; send it ``stop`` after,
+    and kill it if it has not exited within 15 seconds."""
     child = subprocess.Popen(command, **kwargs)
     try:
         yield child
     finally:
-        child.terminate()
+        child.send_signal(stop)
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -91,20 +94,26 @@ def postgresql() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on 127.0.0.1 (TCP only); yields its URL."""
     bin_dir = postgresql_bin()
     assert bin_dir is not None
-    # PostgreSQL refuses to run as root: root runs it as Debian's postgres user.
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     data = Path(tempfile.mkdtemp(prefix="example-postgresql-"))
+    # PostgreSQL refuses to run as root: root runs it as Debian's postgres user,
+    # directly (no runuser in between, which would SIGKILL it 2 s after a stop).
+    as_owner: dict[str, Any] = {"cwd": data}
+    if os.geteuid() == 0:
+        as_owner.update(user="postgres", group="postgres", extra_groups=[])
     try:
-        if as_owner:
+        if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
         initdb = [bin_dir / "initdb", "-D", data, "-U", "example", "--auth", "trust"]
         initdb += ["--encoding", "UTF8", "--no-instructions"]
-        subprocess.run([*as_owner, *initdb], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(initdb, check=True, stdout=subprocess.DEVNULL, **as_owner)
         port = str(free_port())
         server = [bin_dir / "postgres", "-D", data, "-p", port]
         server += ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]
         server += ["-c", "log_min_messages=fatal"]  # quiet: no LOG lines
-        with process([*as_owner, *server], stdout=subprocess.DEVNULL) as running:
+        # SIGINT is PostgreSQL's fast shutdown: it is gone before its data is.
+        with process(
+            server, stop=signal.SIGINT, stdout=subprocess.DEVNULL, **as_owner
+        ) as running:
             address = ["-h", "127.0.0.1", "-p", port, "-U", "example"]
             ready = [bin_dir / "pg_isready", *address, "-d", "postgres"]
             wait_for("PostgreSQL", running, ready)
