@@ -15,6 +15,7 @@ from .identity import identity_cache, identity_timeout
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+OURS_SESSION = "async_auth_views.middleware.SessionMiddleware"
 OURS_AUTH = "async_auth_views.middleware.AuthenticationMiddleware"
 OURS_LOGIN_REQUIRED = "async_auth_views.middleware.LoginRequiredMiddleware"
 
@@ -54,7 +55,10 @@ def check_middleware(
             )
         )
     session = _index(SESSION, middleware)
-    if session == -1 or session > ours:
+    # Ours misplaced is E008 (check_session_middleware), with its own name.
+    if session == -1 or (
+        session > ours and session != _index(OURS_SESSION, middleware)
+    ):
         errors.append(
             checks.Error(
                 f"'{SESSION}' must be before '{OURS_AUTH}' in MIDDLEWARE.",
@@ -77,6 +81,35 @@ def check_middleware(
                 "requests.",
                 hint=f"Use '{OURS_LOGIN_REQUIRED}', which does not.",
                 id="async_auth_views.W001",
+            )
+        )
+    return errors
+
+
+@checks.register(checks.Tags.security)
+def check_session_middleware(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    ours = _index(OURS_SESSION, middleware)
+    if ours == -1:
+        return []
+    errors: list[checks.CheckMessage] = []
+    if _index(SESSION, middleware, exact=True) != -1:
+        errors.append(
+            checks.Error(
+                f"MIDDLEWARE contains both '{SESSION}' and '{OURS_SESSION}'.",
+                hint=f"Remove '{SESSION}': '{OURS_SESSION}' replaces it.",
+                id="async_auth_views.E007",
+            )
+        )
+    auth = _index(OURS_AUTH, middleware)
+    if auth != -1 and ours > auth:
+        errors.append(
+            checks.Error(
+                f"'{OURS_SESSION}' must be before '{OURS_AUTH}' in MIDDLEWARE.",
+                hint="The authentication middleware reads the session it sets up.",
+                id="async_auth_views.E008",
             )
         )
     return errors

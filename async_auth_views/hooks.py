@@ -1,52 +1,182 @@
-"""Calling user hooks that may be written as ``def`` or ``async def``.
+"""Calling user hooks, whatever their shape, and judging what they finally return.
 
-A hook's result is always awaited when it is awaitable: a coroutine object is
-truthy, so using it unawaited would grant access whatever the hook decided.
+A hook may be ``def`` or ``async def``, a ``functools.partial`` of either, a
+static or class method, a lambda, or an object whose ``__call__`` is either;
+an ``async def`` hook may return another awaitable, and a ``def`` hook may
+return a coroutine. Every result is awaited until it is no longer awaitable
+before it is used: a coroutine object is truthy, so judging it unawaited would
+grant access whatever the hook decided.
+
+On async paths a hook runs where it is safe: an async hook, and a library
+default known to do no I/O, in the event loop; any other plain ``def`` hook
+(one a user wrote, which may query the database) in a thread, together with
+the other such hooks of the same check and the decision, in one hop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from inspect import isawaitable
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import iscoroutinefunction as _asgiref_iscoroutinefunction
 
 T = TypeVar("T")
 
 
-async def _await(awaitable: Awaitable[T]) -> T:
-    return await awaitable
+def is_async_callable(hook: object) -> bool:
+    """Whether calling ``hook`` runs no code of its own but returns a coroutine.
+
+    Exact where ``asgiref.sync.iscoroutinefunction`` is not: it looks through
+    partials (of bound methods too), static and class methods, and callable
+    objects whose ``__call__`` is ``async def``.
+    """
+    seen = 0
+    while seen < 32:  # a guard against a pathological self-referencing callable
+        seen += 1
+        if isinstance(hook, functools.partial):
+            hook = hook.func
+        elif isinstance(hook, (staticmethod, classmethod)) or inspect.ismethod(hook):
+            hook = hook.__func__
+        else:
+            break
+    if inspect.iscoroutinefunction(hook) or _asgiref_iscoroutinefunction(hook):
+        return True
+    if isinstance(hook, type) or inspect.isfunction(hook) or inspect.isbuiltin(hook):
+        return False
+    # The class's own __call__, as a call looks it up (not an instance attribute).
+    call = next(
+        (vars(k)["__call__"] for k in type(hook).__mro__ if "__call__" in vars(k)),
+        None,
+    )
+    return call is not None and (
+        inspect.iscoroutinefunction(call) or _asgiref_iscoroutinefunction(call)
+    )
 
 
-def call_hook(hook: Callable[[], Any]) -> Any:
-    """Call ``hook`` from sync code; an async hook is run to completion."""
-    if iscoroutinefunction(hook):
-        return async_to_sync(hook)()
-    result = hook()
-    if isawaitable(result):
-        return async_to_sync(_await)(result)
-    return result
-
-
-async def acall_hook(hook: Callable[[], Any]) -> Any:
-    """See call_hook(). A sync hook runs in a thread, since it may query the database."""
-    if iscoroutinefunction(hook):
-        result = await hook()
-    else:
-        result = await sync_to_async(hook)()
-    if isawaitable(result):
+async def aresult(result: T | Awaitable[T]) -> T:
+    """``result``, awaited for as long as it is awaitable."""
+    while inspect.isawaitable(result):
         result = await result
     return result
 
 
-async def aresult(result: T | Awaitable[T]) -> T:
-    """Await ``result`` if it is awaitable (a hook known to do no I/O, called inline)."""
-    if isawaitable(result):
-        return await result
-    return result
+def result(value: Any) -> Any:
+    """See aresult(). From sync code, outside any event loop."""
+    if not inspect.isawaitable(value):
+        return value
+    try:
+        return async_to_sync(aresult)(value)
+    except BaseException:
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()  # never leave a coroutine unawaited and warned about
+        raise
 
 
-def is_overridden(instance: object, name: str, base: type) -> bool:
-    """Whether ``instance`` replaces ``base``'s method ``name`` with its own."""
-    return getattr(type(instance), name) is not getattr(base, name)
+def call_hook(hook: Callable[..., Any], *args: Any) -> Any:
+    """Call ``hook`` from sync code and return what it finally returns.
+
+    An async hook is run to completion with ``async_to_sync``.
+    """
+    return result(hook(*args))
+
+
+async def acall_hook(hook: Callable[..., Any], *args: Any, inline: bool = False) -> Any:
+    """See call_hook(). A sync hook runs in a thread (it may query), unless ``inline``.
+
+    Pass ``inline=True`` only for a hook known to do no I/O (a library default).
+    """
+    if inline or is_async_callable(hook):
+        return await aresult(hook(*args))
+    return await aresult(await sync_to_async(hook)(*args))
+
+
+def truth_or_awaitable(hook: Callable[..., Any], *args: Any) -> Any:
+    """``bool`` of ``hook``'s result, or the awaitable it returned, still to be awaited.
+
+    Run in a thread, it judges a lazy result (a queryset) there, not in the
+    event loop, and hands an awaitable back to the loop instead of blocking on it.
+    """
+    value = hook(*args)
+    return value if inspect.isawaitable(value) else bool(value)
+
+
+def truth(hook: Callable[..., Any], *args: Any) -> bool:
+    """Whether ``hook`` finally returns a true value, from sync code."""
+    return bool(call_hook(hook, *args))
+
+
+async def atruth(hook: Callable[..., Any], *args: Any, inline: bool = False) -> bool:
+    """See truth(). A sync hook runs in a thread, unless ``inline``."""
+    if inline or is_async_callable(hook):
+        return bool(await aresult(hook(*args)))
+    outcome = await sync_to_async(truth_or_awaitable)(hook, *args)
+    return bool(await aresult(outcome))
+
+
+def is_overridden(owner: object, name: str, base: type) -> bool:
+    """Whether ``owner``'s hook ``name`` is not ``base``'s own method.
+
+    Looks at what ``owner.name`` is (an instance attribute, a static method, a
+    callable object), not only at its class.
+    """
+    hook = getattr(owner, name)
+    return getattr(hook, "__func__", hook) is not getattr(base, name)
+
+
+def runs_in_loop(owner: object, name: str, base: type) -> bool:
+    """Whether ``owner``'s hook ``name`` may be called in the event loop.
+
+    True for an async hook, and for ``base``'s own default, which does no I/O;
+    False for any other plain ``def`` hook, which may query the database.
+    """
+    return is_async_callable(getattr(owner, name)) or not is_overridden(
+        owner, name, base
+    )
+
+
+def call_hooks(owner: object, names: Sequence[str]) -> list[Any]:
+    """The results of ``owner``'s hooks ``names``, from sync code."""
+    return [call_hook(getattr(owner, name)) for name in names]
+
+
+async def acall_hooks_then(
+    owner: object,
+    base: type,
+    names: Sequence[str],
+    decide: Callable[..., T],
+    adecide: Callable[..., Awaitable[T]] | None = None,
+) -> T:
+    """``decide(*results)`` of ``owner``'s hooks ``names``, in one thread hop at most.
+
+    The hooks that may run in the event loop are called there first. If any
+    other is left (a plain ``def`` override), it runs in one thread with the
+    rest and ``decide()``; otherwise ``adecide()`` decides (in one hop at most),
+    or, without ``adecide``, ``decide()`` in the loop (it must do no I/O).
+    The decision's result is awaited if it is awaitable.
+    """
+    pending = object()
+    values = [
+        await aresult(getattr(owner, name)())
+        if runs_in_loop(owner, name, base)
+        else pending
+        for name in names
+    ]
+    if not any(value is pending for value in values):
+        if adecide is None:
+            return decide(*values)
+        return await adecide(*values)
+
+    def in_thread() -> Any:
+        return decide(
+            *(
+                call_hook(getattr(owner, name)) if value is pending else value
+                for name, value in zip(names, values, strict=True)
+            )
+        )
+
+    decided: T = await aresult(await sync_to_async(in_thread)())
+    return decided

@@ -103,10 +103,18 @@ def user_token_key(user_pk: str) -> str:
     return f"{_PREFIX}.user.{settings.AUTH_USER_MODEL.lower()}.{user_pk}"
 
 
+def token_keys(user_pk: str) -> list[str]:
+    """The keys of the version tokens an entry naming this user is checked against."""
+    return [user_token_key(user_pk), EVERYONE]
+
+
 def _tokens(cache: BaseCache, user_pk: str) -> tuple[str, str] | None:
     """The current (user, everyone) tokens, or None when either is missing."""
-    keys = [user_token_key(user_pk), EVERYONE]
-    found = cache.get_many(keys)
+    keys = token_keys(user_pk)
+    return _current(keys, cache.get_many(keys))
+
+
+def _current(keys: list[str], found: dict[str, Any]) -> tuple[str, str] | None:
     if len(found) < len(keys):
         return None
     return found[keys[0]], found[keys[1]]
@@ -124,11 +132,25 @@ def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
         entry = cache.get(session_entry_key(session_key))
         if not isinstance(entry, Identity):
             return None
-        tokens = _tokens(cache, _pk_string(entry.user))
+        found = cache.get_many(entry_token_keys(entry))
     except Exception:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
-    if tokens != (entry.user_token, entry.everyone_token):
+    return entry_user(entry, found)
+
+
+def entry_token_keys(entry: Identity) -> list[str]:
+    """The keys to read, after ``entry``, to know whether it may be served."""
+    return token_keys(_pk_string(entry.user))
+
+
+def entry_user(entry: Identity, found: dict[str, Any]) -> UserType | None:
+    """The user of ``entry`` if it may be served, given the values ``found`` at
+    ``entry_token_keys(entry)`` (by key); None when it is stale. No I/O."""
+    if _current(entry_token_keys(entry), found) != (
+        entry.user_token,
+        entry.everyone_token,
+    ):
         return None
     if entry.backend not in settings.AUTHENTICATION_BACKENDS:
         return None

@@ -34,6 +34,7 @@ from .resolver import (
     resolve_user,
     session_may_name_user,
 )
+from .sessions import SessionMiddleware
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -95,15 +96,32 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         """Whether the view this request is routed to checks model permissions.
 
         A view says so with a true ``preload_permissions`` attribute (as
-        ``PermissionRequiredMixin`` does); its user's permissions are then
-        loaded in the same thread hop as the user, so the check costs none.
+        ``PermissionRequiredMixin`` does), on the function or on the class a
+        class-based view (``view_class``) or a DRF viewset (``cls``) came from;
+        its user's permissions are then loaded in the same thread hop as the
+        user, so the check costs none.
         """
+        return self.preloads(request)["with_permissions"]
+
+    def preloads(self, request: HttpRequest) -> dict[str, bool]:
+        """What to load with the user: ``with_permissions`` and ``with_groups``.
+
+        From the routed view's ``preload_permissions`` and ``preload_groups``
+        (``GroupRequiredMixin`` sets the second), looked up once.
+        """
+        view = self._routed_view(request)
+        return {
+            "with_permissions": bool(getattr(view, "preload_permissions", False)),
+            "with_groups": bool(getattr(view, "preload_groups", False)),
+        }
+
+    def _routed_view(self, request: HttpRequest) -> object:
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
         except Resolver404:
-            return False
-        view = getattr(match.func, "view_class", match.func)
-        return bool(getattr(view, "preload_permissions", False))
+            return None
+        func = match.func
+        return getattr(func, "view_class", None) or getattr(func, "cls", func)
 
     def process_request(self, request: HttpRequest) -> None:
         _require_session(request, self)
@@ -114,10 +132,8 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         if self.resolves_eagerly(request):
             session = request.session
             # Only a session that may name a user needs the view looked up.
-            preload = session_may_name_user(session) and self.preloads_permissions(
-                request
-            )
-            _set_user(request, await aresolve_user(session, with_permissions=preload))
+            preload = self.preloads(request) if session_may_name_user(session) else {}
+            _set_user(request, await aresolve_user(session, **preload))
         else:
             _set_lazy_user(request)
         response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
@@ -160,4 +176,4 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         return response
 
 
-__all__ = ["AuthenticationMiddleware", "LoginRequiredMiddleware"]
+__all__ = ["AuthenticationMiddleware", "LoginRequiredMiddleware", "SessionMiddleware"]

@@ -1,29 +1,41 @@
-"""Async-aware ``LoginRequiredMixin``, ``PermissionRequiredMixin`` and ``UserPassesTestMixin``.
+"""Async-aware access mixins for class-based views: Django's, and the rules people ask for.
 
-The names, attributes and hooks are Django's (``django.contrib.auth.mixins``),
-so moving a project over is one import line. One class serves sync and async
-views: on an async view ``dispatch()`` returns a coroutine that resolves the
-user, runs the check, and only then dispatches. Nothing queries the database in
-the event loop: a plain ``def`` hook that may query runs in a thread, in one hop
-per check; ``async def`` hooks are awaited. Any exception in a check
-propagates, so the view is never served when a check fails.
+``LoginRequiredMixin``, ``PermissionRequiredMixin`` and ``UserPassesTestMixin``
+keep Django's names, attributes and hooks (``django.contrib.auth.mixins``), so
+moving a project over is one import line; ``AnonymousRequiredMixin``,
+``GroupRequiredMixin``, ``SuperuserRequiredMixin``, ``StaffuserRequiredMixin``
+and ``RecentLoginRequiredMixin`` are django-braces' rules, made async. One
+class serves sync and async views: on an async view ``dispatch()`` returns a
+coroutine that resolves the user, runs the check, and only then dispatches.
+
+This module is the view door: each rule is decided in
+:mod:`async_auth_views.rules`; here a refusal becomes Django's answer (the
+login redirect, ``PermissionDenied`` or ``Http404``). Nothing queries the
+database in the event loop: a plain ``def`` hook a view overrides runs in a
+thread, in one hop per check; ``async def`` hooks are awaited. Any exception
+in a check propagates, so the view is never served when a check fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
-from django.conf import settings
-from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 
-from .hooks import acall_hook, aresult, call_hook, is_overridden
-from .permissions import ahas_perms, has_perms, permission_list
+from . import rules
+from .hooks import (
+    acall_hook,
+    acall_hooks_then,
+    aresult,
+    call_hook,
+    call_hooks,
+    is_overridden,
+)
 from .redirects import login_redirect
-from .resolver import arequest_user, request_user
+from .resolver import UserType, arequest_user, concrete_user, request_user
+from .rules import Refusal
 
 if TYPE_CHECKING:
     from django.views import View
@@ -35,204 +47,210 @@ else:
 Dispatch = Callable[..., Any]
 
 
-class AccessMixin(_Base):
+class AccessMixin(rules.AccessHooks, _Base):
     """The attributes and hooks shared by the access mixins, as in Django."""
 
-    #: Where anonymous users are sent; ``settings.LOGIN_URL`` when unset.
-    login_url: str | None = None
-    #: The message of the ``PermissionDenied`` raised for a 403.
-    permission_denied_message: str = ""
-    #: Answer 403 instead of redirecting anonymous users to the login page.
-    raise_exception: bool = False
-    #: The query parameter that carries where the user was going.
-    redirect_field_name: str | None = REDIRECT_FIELD_NAME
+    #: Why the check being answered refused; None outside a refusal.
+    _access_refusal: Refusal | None = None
 
-    def get_login_url(self) -> str:
-        """Override this method to override the login_url attribute."""
-        login_url = self.login_url or settings.LOGIN_URL
-        if not login_url:
-            name = self.__class__.__name__
-            raise ImproperlyConfigured(
-                f"{name} is missing the login_url attribute. Define "
-                f"{name}.login_url, settings.LOGIN_URL, or override "
-                f"{name}.get_login_url()."
-            )
-        return str(login_url)
-
-    def get_permission_denied_message(self) -> str:
-        """Override this method to override the permission_denied_message attribute."""
-        return self.permission_denied_message
-
-    def get_redirect_field_name(self) -> str | None:
-        """Override this method to override the redirect_field_name attribute."""
-        return self.redirect_field_name
+    def access_user(self) -> UserType:
+        return request_user(self.request)
 
     def handle_no_permission(self) -> HttpResponseBase:
         """403 for an authenticated user (or ``raise_exception``), else the login redirect.
 
-        Called in the event loop on async views: an override that queries the
-        database must be ``async def``.
+        On an async view a plain ``def`` override runs in a thread, so it may
+        query the database; an ``async def`` one is awaited.
         """
-        if self.raise_exception or request_user(self.request).is_authenticated:
-            raise PermissionDenied(self.get_permission_denied_message())
-        return login_redirect(
-            self.request, self.get_login_url(), self.get_redirect_field_name()
-        )
+        refusal = self._answer_to(self._access_refusal)
+        return self._answer(refusal, *call_hooks(self, rules.ANSWER_HOOKS[refusal]))
 
-    def _dispatch_if(
+    def _answer_to(self, refusal: Refusal | None) -> Refusal:
+        if refusal is None:  # called by the view itself, as Django allows
+            refusal = rules.refusal_for(request_user(self.request))
+        return rules.answer(refusal, self.raise_exception)
+
+    def _answer(self, refusal: Refusal, *values: Any) -> HttpResponseBase:
+        """The response (or exception) that says ``refusal``, from its hooks' ``values``."""
+        if refusal is Refusal.LOGIN:
+            login_url, redirect_field_name = values
+            return login_redirect(self.request, login_url, redirect_field_name)
+        if refusal is Refusal.AUTHENTICATED:
+            return HttpResponseRedirect(values[0])
+        if refusal is Refusal.NOT_FOUND:
+            raise Http404
+        raise PermissionDenied(*values)
+
+    def _dispatch_checked(
         self,
-        granted: Callable[[], bool],
-        agranted: Callable[[], Awaitable[bool]],
+        rule: rules.Rule,
         dispatch: Dispatch,
         request: HttpRequest,
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        """Dispatch when the check passes; on an async view, return the coroutine that does."""
+        """Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
         if getattr(self, "view_is_async", False):
-            return self._adispatch_if(agranted, dispatch, request, *args, **kwargs)
-        if not granted():
-            return call_hook(self.handle_no_permission)
+            return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
+        # A lazy user is resolved here, so no async hook meets it in an event loop.
+        refusal = rule.check(self, concrete_user(request_user(request)))
+        if refusal is not None:
+            return self._refuse(refusal)
         return dispatch(request, *args, **kwargs)
 
-    async def _adispatch_if(
+    async def _adispatch_checked(
         self,
-        agranted: Callable[[], Awaitable[bool]],
+        rule: rules.Rule,
         dispatch: Dispatch,
         request: HttpRequest,
         *args: Any,
         **kwargs: Any,
     ) -> HttpResponseBase:
-        """See _dispatch_if()."""
-        await arequest_user(request)
-        if not await agranted():
-            return await aresult(self.handle_no_permission())
+        """See _dispatch_checked()."""
+        refusal = await rule.acheck(self, await arequest_user(request))
+        if refusal is not None:
+            return await self._arefuse(refusal)
         response: HttpResponseBase = await aresult(dispatch(request, *args, **kwargs))
         return response
+
+    def _refuse(self, refusal: Refusal) -> HttpResponseBase:
+        if refusal is Refusal.AUTHENTICATED:
+            hooks = rules.ANSWER_HOOKS[refusal]
+            return self._answer(refusal, *call_hooks(self, hooks))
+        self._access_refusal = refusal
+        response: HttpResponseBase = call_hook(self.handle_no_permission)
+        return response
+
+    async def _arefuse(self, refusal: Refusal) -> HttpResponseBase:
+        """See _refuse(). One thread hop when a hook it calls is a plain ``def`` override."""
+        if refusal is not Refusal.AUTHENTICATED:
+            self._access_refusal = refusal
+            if is_overridden(self, "handle_no_permission", AccessMixin):
+                response: HttpResponseBase = await acall_hook(self.handle_no_permission)
+                return response
+            refusal = self._answer_to(refusal)
+        base = (
+            rules.AnonymousHooks
+            if refusal is Refusal.AUTHENTICATED
+            else rules.AccessHooks
+        )
+        return await acall_hooks_then(
+            self,
+            base,
+            rules.ANSWER_HOOKS[refusal],
+            lambda *values: self._answer(refusal, *values),
+        )
 
 
 class LoginRequiredMixin(AccessMixin):
     """Verify that the current user is authenticated."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        return self._dispatch_if(
-            self._is_logged_in,
-            self._ais_logged_in,
-            super().dispatch,
-            request,
-            *args,
-            **kwargs,
+        return self._dispatch_checked(
+            rules.login, super().dispatch, request, *args, **kwargs
         )
 
-    def _is_logged_in(self) -> bool:
-        return bool(request_user(self.request).is_authenticated)
 
-    async def _ais_logged_in(self) -> bool:
-        # The user is resolved by now: reading it costs no I/O.
-        return self._is_logged_in()
-
-
-class PermissionRequiredMixin(AccessMixin):
+class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
     """Verify that the current user has all specified permissions.
 
     ``get_permission_object()`` names the object the permissions are checked
     against (for object-permission backends such as django-guardian's); it
     returns None by default, which checks model permissions as Django does.
+    ``any_perm``, ``accept_global_perms`` and ``return_404`` have
+    django-guardian's meanings.
     """
 
-    #: One permission (``"app_label.codename"``) or an iterable of them, all required.
-    permission_required: str | Sequence[str] | None = None
-    #: Tells ``AuthenticationMiddleware`` to load the user's model permissions
-    #: in the thread hop that loads the user, so the check itself costs none.
-    #: Set it to False when ``has_permission()`` checks no model permission.
-    preload_permissions: bool = True
-
-    def get_permission_required(self) -> Sequence[str]:
-        """Override this method to override the permission_required attribute.
-
-        Must return an iterable.
-        """
-        return permission_list(self.permission_required, self)
-
-    def get_permission_object(self) -> Any:
-        """The object to check the permissions against; may be ``async def``."""
-        return None
-
-    def has_permission(self) -> bool:
-        """Override this method to customize the way permissions are checked.
-
-        It may be ``def`` or ``async def``.
-        """
-        perms = self.get_permission_required()
-        obj = call_hook(self.get_permission_object)
-        return has_perms(request_user(self.request), perms, obj)
+    #: True: an authenticated user who is refused gets 404 instead of 403, so
+    #: that a permission object's existence is not revealed.
+    return_404: bool = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        return self._dispatch_if(
-            self._has_permission,
-            self._ahas_permission,
-            super().dispatch,
-            request,
-            *args,
-            **kwargs,
+        return self._dispatch_checked(
+            rules.permissions, super().dispatch, request, *args, **kwargs
         )
 
-    def _has_permission(self) -> bool:
-        return bool(call_hook(self.has_permission))
 
-    async def _ahas_permission(self) -> bool:
-        # An overridden has_permission() is the whole check: await or thread it.
-        if is_overridden(self, "has_permission", PermissionRequiredMixin):
-            return bool(await acall_hook(self.has_permission))
-        get_object = self.get_permission_object
-        if not iscoroutinefunction(get_object) and is_overridden(
-            self, "get_permission_object", PermissionRequiredMixin
-        ):
-            # A sync object lookup may query: run it and the check in one hop.
-            return bool(await sync_to_async(self.has_permission)())
-        perms = await aresult(self.get_permission_required())
-        obj = await aresult(get_object())
-        return await ahas_perms(self.request.user, perms, obj)
-
-
-class UserPassesTestMixin(AccessMixin):
+class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
     """Deny a request with a permission error if the test_func() method returns False.
 
     ``test_func`` may be ``def`` or ``async def``; its result is always awaited
     before it is judged, on sync and async views alike.
     """
 
-    def test_func(self) -> bool | Awaitable[bool]:
-        """Return whether the request may proceed; define it as ``def`` or ``async def``."""
-        raise NotImplementedError(
-            f"{self.__class__.__name__} is missing the implementation of the "
-            "test_func() method."
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.passes_test, super().dispatch, request, *args, **kwargs
         )
 
-    def get_test_func(self) -> Callable[[], bool | Awaitable[bool]]:
-        """Override this method to use a different test_func method."""
-        return self.test_func
+
+class AnonymousRequiredMixin(rules.AnonymousHooks, AccessMixin):
+    """Let only anonymous users in; send authenticated ones to ``authenticated_redirect_url``.
+
+    For sign-up and login pages. ``authenticated_redirect_url`` defaults to
+    ``settings.LOGIN_REDIRECT_URL``; override ``get_authenticated_redirect_url()``
+    (``def`` or ``async def``) to choose per request.
+    """
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        return self._dispatch_if(
-            self._passes_test,
-            self._apasses_test,
-            super().dispatch,
-            request,
-            *args,
-            **kwargs,
+        return self._dispatch_checked(
+            rules.anonymous, super().dispatch, request, *args, **kwargs
         )
 
-    def _passes_test(self) -> bool:
-        return bool(call_hook(self.get_test_func()))
 
-    async def _apasses_test(self) -> bool:
-        return bool(await acall_hook(self.get_test_func()))
+class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
+    """Verify that the current user belongs to at least one of ``group_required``.
+
+    Active superusers always pass. The user's group names are loaded by the
+    middleware with the user (``preload_groups``), so the check costs no query.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.groups, super().dispatch, request, *args, **kwargs
+        )
+
+
+class SuperuserRequiredMixin(AccessMixin):
+    """Verify that the current user is an active superuser."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.superuser, super().dispatch, request, *args, **kwargs
+        )
+
+
+class StaffuserRequiredMixin(AccessMixin):
+    """Verify that the current user is active staff (``is_staff``)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.staffuser, super().dispatch, request, *args, **kwargs
+        )
+
+
+class RecentLoginRequiredMixin(rules.RecentLoginHooks, AccessMixin):
+    """Verify that the current user logged in less than ``max_last_login_delta`` seconds ago.
+
+    An older login (or none recorded) is sent to the login URL with ``next``,
+    keeping the session: logging in again updates ``last_login`` and lets the
+    user through. With ``raise_exception``, it is a 403 instead.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return self._dispatch_checked(
+            rules.recent_login, super().dispatch, request, *args, **kwargs
+        )
 
 
 __all__ = [
     "AccessMixin",
+    "AnonymousRequiredMixin",
+    "GroupRequiredMixin",
     "LoginRequiredMixin",
     "PermissionRequiredMixin",
+    "RecentLoginRequiredMixin",
+    "StaffuserRequiredMixin",
+    "SuperuserRequiredMixin",
     "UserPassesTestMixin",
 ]

@@ -41,8 +41,13 @@ _DJANGO_HAS_PERMS = {PermissionsMixin.has_perms, AnonymousUser.has_perms}
 _DJANGO_BACKENDS_MODULE = ModelBackend.__module__
 
 
-def permission_list(permission_required: Any, owner: object) -> tuple[str, ...]:
-    """``permission_required`` as a tuple, with Django's error when it is unset."""
+def permission_list(permission_required: Any, owner: object) -> Any:
+    """``permission_required`` as Django's ``get_permission_required()`` returns it.
+
+    A str becomes a 1-tuple; any other value is returned as given, so that
+    ``super().get_permission_required() + [...]`` works on a list. Unset, it is
+    Django's error.
+    """
     if permission_required is None:
         name = type(owner).__name__
         raise ImproperlyConfigured(
@@ -52,7 +57,33 @@ def permission_list(permission_required: Any, owner: object) -> tuple[str, ...]:
         )
     if isinstance(permission_required, str):
         return (permission_required,)
-    return tuple(permission_required)
+    return permission_required
+
+
+def required_permissions(perms: Any, owner: object) -> tuple[str, ...]:
+    """What ``get_permission_required()`` returned, as the tuple the check reads.
+
+    A str is one permission (Django would check each of its characters); any
+    other value must be an iterable of permission names.
+    """
+    if isinstance(perms, str):
+        return (perms,)
+    try:
+        names = tuple(perms)
+    except TypeError:
+        name = type(owner).__name__
+        raise ImproperlyConfigured(
+            f"{name}.get_permission_required() returned {perms!r}: it must return "
+            "a permission name or an iterable of them."
+        ) from None
+    for perm in names:
+        if not isinstance(perm, str):
+            raise ImproperlyConfigured(
+                f"{type(owner).__name__}.get_permission_required() returned "
+                f"{perm!r} among its permissions: each must be an "
+                "'app_label.codename' str."
+            )
+    return names
 
 
 def _uses_django_checks(user: UserType) -> bool:
@@ -173,22 +204,66 @@ def _permission_names(lookup: dict[str, Any], source: str) -> QuerySet[Any]:
     )
 
 
-def has_perms(user: UserType, perms: Iterable[str], obj: Any = None) -> bool:
-    """Whether ``user`` holds every permission in ``perms`` (on ``obj``), as Django decides."""
+def _holds(user: UserType, perms: tuple[str, ...], obj: Any, any_perm: bool) -> bool:
     if obj is None:
         load_permissions(user)
+    if any_perm:
+        return any(user.has_perm(perm, obj) for perm in perms)
     return bool(user.has_perms(perms, obj))
 
 
-async def ahas_perms(user: UserType, perms: Iterable[str], obj: Any = None) -> bool:
+def has_perms(
+    user: UserType,
+    perms: Iterable[str],
+    obj: Any = None,
+    *,
+    any_perm: bool = False,
+    accept_global_perms: bool = False,
+) -> bool:
+    """Whether ``user`` holds every permission in ``perms`` (on ``obj``), as Django decides.
+
+    With django-guardian's meanings: ``any_perm`` makes one permission enough;
+    ``accept_global_perms`` lets the model-level permission grant when ``obj``
+    is given, before the object's permissions are asked.
+    """
+    perms = tuple(perms)
+    if accept_global_perms and obj is not None and _holds(user, perms, None, any_perm):
+        return True
+    return _holds(user, perms, obj, any_perm)
+
+
+async def ahas_perms(
+    user: UserType,
+    perms: Iterable[str],
+    obj: Any = None,
+    *,
+    any_perm: bool = False,
+    accept_global_perms: bool = False,
+) -> bool:
     """See has_perms(). No thread hop when no backend would query, else one at most."""
     perms = tuple(perms)
+    objs = (None, obj) if accept_global_perms and obj is not None else (obj,)
     if _uses_django_checks(user):
         if user.is_active and getattr(user, "is_superuser", False):
             return True
         if answers_from_permission_cache(user):
-            if _model_backend_needs_no_query(user, obj):
-                return has_perms(user, perms, obj)
+            if all(_model_backend_needs_no_query(user, o) for o in objs):
+                return has_perms(
+                    user,
+                    perms,
+                    obj,
+                    any_perm=any_perm,
+                    accept_global_perms=accept_global_perms,
+                )
         elif all(_is_native_async(b) for b in _permission_backends()):
-            return bool(await user.ahas_perms(perms, obj))
-    return await sync_to_async(has_perms)(user, perms, obj)
+            for o in objs:
+                if any_perm:
+                    for perm in perms:
+                        if await user.ahas_perm(perm, o):
+                            return True
+                elif await user.ahas_perms(perms, o):
+                    return True
+            return False
+    return await sync_to_async(has_perms)(
+        user, perms, obj, any_perm=any_perm, accept_global_perms=accept_global_perms
+    )

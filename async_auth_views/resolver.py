@@ -15,8 +15,11 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.functional import LazyObject, empty
 
+from .groups import load_group_names
 from .identity import cached_user, identity_cache, is_in_process, remember, stamp
+from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
 
 if TYPE_CHECKING:
@@ -79,14 +82,17 @@ def resolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """Return the user the session names, or ``AnonymousUser``, as Django does.
 
     Pass ``can_set_cookie=False`` where the response cannot carry a new session
-    cookie (a WebSocket), so the session key is never cycled, and
+    cookie (a WebSocket), so the session key is never cycled;
     ``with_permissions=True`` to load the user's model permissions in the same
-    call (one statement) when a permission check will follow. With
-    ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid cache entry answers instead.
+    call (one statement) when a permission check will follow; and
+    ``with_groups=True`` to load the names of the user's groups (one statement)
+    when a group check will. With ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid
+    cache entry answers instead.
     """
     _mark_read(session)
     cache = identity_cache()
@@ -94,7 +100,7 @@ def resolve_user(
         user = cached_user(cache, session)
         if user is not None:
             return user
-    return _resolve(session, cache, can_set_cookie, with_permissions)
+    return _resolve(session, cache, can_set_cookie, with_permissions, with_groups)
 
 
 async def aresolve_user(
@@ -102,23 +108,33 @@ async def aresolve_user(
     *,
     can_set_cookie: bool = True,
     with_permissions: bool = False,
+    with_groups: bool = False,
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
-    key, nor for a hit in an in-process identity cache."""
+    key, nor for a hit in an in-process or Redis identity cache."""
     _mark_read(session)
     if not session_may_name_user(session):
         return AnonymousUser()
     cache = identity_cache()
-    if cache is not None and is_in_process(cache):
-        user = cached_user(cache, session)
-        if user is not None:
-            return user
-        # A miss: the thread goes straight to the database.
+    reader = None if cache is None else redis_reader(cache)
+    if cache is not None and (reader is not None or is_in_process(cache)):
+        if reader is None:
+            lookup = Lookup(cached_user(cache, session))
+        else:
+            lookup = await reader.acached_user(session)
+        if lookup.user is not None:
+            return lookup.user
+        # A miss: the thread goes straight to the database, and fills the
+        # entry unless the cache just failed (that was logged; not tried twice).
+        fill = None if lookup.failed else cache
         return await sync_to_async(_resolve)(
-            session, cache, can_set_cookie, with_permissions
+            session, fill, can_set_cookie, with_permissions, with_groups
         )
     return await sync_to_async(resolve_user)(
-        session, can_set_cookie=can_set_cookie, with_permissions=with_permissions
+        session,
+        can_set_cookie=can_set_cookie,
+        with_permissions=with_permissions,
+        with_groups=with_groups,
     )
 
 
@@ -138,16 +154,21 @@ def _resolve(
     cache: BaseCache | None,
     can_set_cookie: bool,
     with_permissions: bool,
+    with_groups: bool = False,
 ) -> UserType:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
-    An entry holds the permissions too, so they are loaded whenever it is filled.
+    An entry holds the permissions too, so they are loaded whenever it is
+    filled; group names when asked for (an entry without them costs a group
+    check one thread hop).
     """
     before = None if cache is None else stamp(cache, session)
     holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
     if with_permissions or cache is not None:
         load_permissions(user)
+    if with_groups:
+        load_group_names(user)
     if cache is not None:
         remember(cache, session, user, before)
     return user
@@ -159,6 +180,21 @@ def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
         "not installed. Add 'async_auth_views.middleware.AuthenticationMiddleware' "
         "to MIDDLEWARE, after 'django.contrib.sessions.middleware.SessionMiddleware'."
     )
+
+
+def concrete_user(user: UserType) -> UserType:
+    """The user behind a lazy ``request.user``, resolved now; from sync code only.
+
+    A check resolves it before any hook runs, so that an ``async def`` hook run
+    with ``async_to_sync`` never meets a lazy user, whose first read would
+    query inside that event loop.
+    """
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        wrapped: UserType = user._wrapped
+        return wrapped
+    return user
 
 
 def request_user(request: HttpRequest) -> UserType:

@@ -70,6 +70,11 @@ class Variant:
 
 CEILING = "/ceiling/"
 OURS = "async_auth_views"
+OURS_SESSIONS = "async_auth_views + its SessionMiddleware"
+PLAIN_OURS = "page needing no user, our stack"
+PLAIN_DJANGO = "page needing no user, Django's stack"
+#: Variants whose page answers anonymous visitors too (200, not the login redirect).
+PUBLIC = ("/ceiling/", "/plain-ours/", "/plain-django/")
 OURS_CACHED = "async_auth_views + identity cache (LocMemCache)"
 ALTERNATIVES = (
     "Django sync mixins",
@@ -79,9 +84,12 @@ ALTERNATIVES = (
 VARIANTS = (
     Variant("ceiling", CEILING, "default"),
     Variant(OURS, "/ours/", "default"),
+    Variant(OURS_SESSIONS, "/ours-sessions/", "default"),
     Variant(ALTERNATIVES[0], "/django-sync-mixins/", "default"),
     Variant(ALTERNATIVES[1], "/django-async-decorators/", "default"),
     Variant(ALTERNATIVES[2], "/async-extensions/", "default"),
+    Variant(PLAIN_OURS, "/plain-ours/", "default"),
+    Variant(PLAIN_DJANGO, "/plain-django/", "default"),
     Variant("ceiling (identity-cache server)", CEILING, "identity-cache"),
     Variant(OURS_CACHED, "/ours/", "identity-cache"),
 )
@@ -152,7 +160,7 @@ def _check_statuses(servers: dict[str, Server], session_key: str) -> None:
         for traffic in TRAFFIC:
             cookie = _cookie(traffic, session_key)
             got = status(servers[v.server].port, v.path, cookie)
-            protected = v.path != CEILING
+            protected = v.path not in PUBLIC
             want = 302 if traffic == "anonymous" and protected else 200
             if got != want:
                 raise SystemExit(f"{v.name} ({traffic}): status {got}, expected {want}")
@@ -265,7 +273,35 @@ def _targets(results: Results, rows: list[Row]) -> list[Target]:
     auth = _row(rows, OURS, "authenticated")
     anon = _row(rows, OURS, "anonymous")
     cached = _row(rows, OURS_CACHED, "authenticated")
+    both = _row(rows, OURS_SESSIONS, "authenticated")
+    both_anon = _row(rows, OURS_SESSIONS, "anonymous")
+    fewest = min(_row(rows, a, "authenticated").hops for a in ALTERNATIVES)
+    plain = statistics.median(
+        o.rps / d.rps if d.rps else 0.0
+        for (o, _), (d, _) in zip(
+            results[(PLAIN_OURS, "authenticated", 64)],
+            results[(PLAIN_DJANGO, "authenticated", 64)],
+            strict=True,
+        )
+    )
+    issue_11 = [
+        Target(
+            "Both our middlewares, login + two permissions: whole-request hops "
+            "- the alternative with the fewest",
+            f"{both.hops - fewest:+d}", "≤ -2", both.hops - fewest <= -2,
+        ),
+        Target(
+            "Both our middlewares, no session cookie: hops - the ceiling's "
+            "(which pays Django's SessionMiddleware, 2)",
+            f"{both_anon.hops:+d}", "-2 (none of ours)", both_anon.hops == -2,
+        ),
+        Target(
+            "Page needing no user, logged in, c=64: our stack's req/s ÷ Django's",
+            f"{plain:.2f}", "report", True,
+        ),
+    ]  # fmt: skip
     return [
+        *issue_11,
         Target(
             f"Default settings, authenticated, c=64: req/s ÷ best alternative ({best})",
             f"{rps:.2f}", "≥ 1.5", rps >= 1.5,

@@ -8,8 +8,13 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.core import checks
 from django.test import SimpleTestCase, modify_settings, override_settings
 
-from async_auth_views.checks import check_middleware, check_settings
+from async_auth_views.checks import (
+    check_middleware,
+    check_session_middleware,
+    check_settings,
+)
 from async_auth_views.middleware import AuthenticationMiddleware
+from async_auth_views.middleware import SessionMiddleware as OurSessionMiddleware
 
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 MESSAGES = "django.contrib.messages.middleware.MessageMiddleware"
@@ -19,6 +24,8 @@ DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 SUBCLASS_OF_OURS = f"{__name__}.ProjectAuthenticationMiddleware"
 SUBCLASS_OF_SESSION = f"{__name__}.ProjectSessionMiddleware"
+OURS_SESSION = "async_auth_views.middleware.SessionMiddleware"
+SUBCLASS_OF_OURS_SESSION = f"{__name__}.ProjectOurSessionMiddleware"
 
 
 class ProjectAuthenticationMiddleware(AuthenticationMiddleware):
@@ -26,6 +33,10 @@ class ProjectAuthenticationMiddleware(AuthenticationMiddleware):
 
 
 class ProjectSessionMiddleware(SessionMiddleware):
+    pass
+
+
+class ProjectOurSessionMiddleware(OurSessionMiddleware):
     pass
 
 
@@ -114,6 +125,59 @@ class MiddlewareCheckTests(SimpleTestCase):
     @override_settings(MIDDLEWARE=[SESSION, "not.a.real.Middleware", OURS])
     def test_unimportable_middleware_is_skipped(self):
         self.assertEqual(check_middleware(), [])
+
+
+class SessionMiddlewareCheckTests(SimpleTestCase):
+    @override_settings(MIDDLEWARE=[OURS_SESSION, OURS, MESSAGES, OURS_LOGIN_REQUIRED])
+    def test_clean_config(self):
+        self.assertEqual(check_session_middleware(), [])
+        self.assertEqual(check_middleware(), [])
+        self.assertEqual(our_ids(), [])
+
+    @override_settings(MIDDLEWARE=[OURS_SESSION, DJANGO_AUTH])
+    def test_with_djangos_authentication_middleware(self):
+        self.assertEqual(our_ids(), [])
+
+    @override_settings(MIDDLEWARE=[SESSION, OURS_SESSION, OURS])
+    def test_e007_both_session_middlewares(self):
+        [error] = check_session_middleware()
+        self.assertEqual(error.id, "async_auth_views.E007")
+        self.assertEqual(
+            error.msg, f"MIDDLEWARE contains both '{SESSION}' and '{OURS_SESSION}'."
+        )
+        self.assertEqual(
+            error.hint, f"Remove '{SESSION}': '{OURS_SESSION}' replaces it."
+        )
+        self.assertEqual(our_ids(), ["async_auth_views.E007"])
+
+    @override_settings(MIDDLEWARE=[OURS_SESSION, SESSION])
+    def test_e007_without_authentication_middleware(self):
+        self.assertEqual(our_ids(), ["async_auth_views.E007"])
+
+    @override_settings(MIDDLEWARE=[OURS, OURS_SESSION])
+    def test_e008_ours_after_authentication(self):
+        [error] = check_session_middleware()
+        self.assertEqual(error.id, "async_auth_views.E008")
+        self.assertEqual(
+            error.msg, f"'{OURS_SESSION}' must be before '{OURS}' in MIDDLEWARE."
+        )
+        # Reported once, under its own name: not as E002 too.
+        self.assertEqual(our_ids(), ["async_auth_views.E008"])
+
+    @override_settings(MIDDLEWARE=[SUBCLASS_OF_OURS, SUBCLASS_OF_OURS_SESSION])
+    def test_subclasses_are_recognised(self):
+        self.assertEqual(our_ids(), ["async_auth_views.E008"])
+        with override_settings(
+            MIDDLEWARE=[SUBCLASS_OF_OURS_SESSION, SUBCLASS_OF_OURS, SESSION]
+        ):
+            self.assertEqual(our_ids(), ["async_auth_views.E007"])
+
+    @modify_settings(INSTALLED_APPS={"append": "django.contrib.admin"})
+    @override_settings(MIDDLEWARE=[OURS_SESSION, OURS, MESSAGES])
+    def test_admin_e410_satisfied_by_ours(self):
+        self.assertEqual(admin_checks(), [])
+        with override_settings(MIDDLEWARE=[OURS, MESSAGES]):
+            self.assertIn("admin.E410", ids(admin_checks()))
 
 
 class DjangoChecksTests(SimpleTestCase):

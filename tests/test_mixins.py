@@ -585,3 +585,81 @@ class CostTests(MixinTestCase):
         cost = cost_of(self.async_client, "get", "/protected/")
         self.assertEqual(cost.response.status_code, 200)
         self.assertEqual(cost - baseline, (2, 1))
+
+
+class LazyUserView(UserPassesTestMixin, View):
+    """A sync view whose async check reads ``self.request.user``."""
+
+    async def test_func(self) -> bool:
+        return bool(self.request.user.get_username() == "alice")
+
+    def get(self, request: Any) -> HttpResponse:
+        return HttpResponse(f"served {request.user}")
+
+
+urlpatterns += [path("lazy/", LazyUserView.as_view())]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+class AsyncCheckOnSyncViewTests(MixinTestCase):
+    """An async check on a sync view reads a user resolved before it runs."""
+
+    def test_under_wsgi(self) -> None:
+        self.client.force_login(self.alice)
+        response = self.client.get("/lazy/")
+        self.assertEqual(response.content, b"served alice")
+        self.client.force_login(self.bob)
+        self.assertEqual(self.client.get("/lazy/").status_code, 403)
+
+    @override_settings(ASYNC_AUTH_LAZY_PATHS=[r"^/lazy/"])
+    async def test_on_a_lazy_path_under_asgi(self) -> None:
+        await self.async_client.aforce_login(self.alice)
+        response = await self.async_client.get("/lazy/")
+        self.assertEqual(response.content, b"served alice")
+        await self.async_client.aforce_login(self.bob)
+        self.assertEqual((await self.async_client.get("/lazy/")).status_code, 403)
+
+
+class DjangoExtensionPointTests(MixinTestCase):
+    """What Django's mixins return and judge, ours return and judge."""
+
+    def test_get_permission_required_keeps_a_list(self) -> None:
+        class Base(PermissionRequiredMixin, View):
+            permission_required = ["auth.add_user"]  # noqa: RUF012
+
+        class More(Base):
+            def get_permission_required(self) -> Any:
+                return super().get_permission_required() + ["auth.change_user"]  # noqa: RUF005
+
+        self.assertEqual(Base().get_permission_required(), ["auth.add_user"])
+        self.assertEqual(
+            More().get_permission_required(), ["auth.add_user", "auth.change_user"]
+        )
+        Base.permission_required = ("auth.add_user",)  # type: ignore[assignment]
+        self.assertEqual(Base().get_permission_required(), ("auth.add_user",))
+
+    async def test_extended_list_is_checked(self) -> None:
+        class More(PermissionRequiredMixin, View):
+            permission_required = ["auth.add_user"]  # noqa: RUF012
+
+            def get_permission_required(self) -> Any:
+                return super().get_permission_required() + ["auth.delete_user"]  # noqa: RUF005
+
+        for kind in KINDS:
+            with self.subTest(kind=kind), self.assertRaises(PermissionDenied):
+                view = view_class(kind, More)
+                await respond(view, make_request(await self.afresh(self.alice)))
+
+    async def test_dispatch_judges_the_request_it_is_given(self) -> None:
+        for kind in KINDS:
+            for mixin, attrs in [
+                (LoginRequiredMixin, {}),
+                (PermissionRequiredMixin, {"permission_required": "auth.add_user"}),
+            ]:
+                with self.subTest(kind=kind, mixin=mixin.__name__):
+                    view = view_class(kind, mixin, **attrs)()
+                    view.setup(make_request(self.alice))
+                    response = view.dispatch(make_request())
+                    if asyncio.iscoroutine(response):
+                        response = await response
+                    self.assertEqual(response.status_code, 302)

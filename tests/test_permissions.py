@@ -283,3 +283,67 @@ class LoadPermissionsTests(TestCase):
     def test_other_backends_decide_for_themselves(self) -> None:
         with self.assertNumQueries(0):
             load_permissions(self.alice)
+
+
+class AnyAndGlobalPermissionTests(TestCase):
+    """``any_perm`` and ``accept_global_perms``, sync and async, with their hops."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.article = Article.objects.create(title="Dune")
+        cls.alice = User.objects.create_user("alice")
+        cls.alice.user_permissions.add(Permission.objects.get(codename="view_article"))
+        assign_perm("tests.change_article", cls.alice, cls.article)
+
+    def cases(self) -> list[tuple[tuple[str, ...], Any, dict[str, bool], bool]]:
+        view, change = "tests.view_article", "tests.change_article"
+        return [
+            ((view, change), None, {}, False),
+            ((view, change), None, {"any_perm": True}, True),
+            ((view,), self.article, {}, False),
+            ((view,), self.article, {"accept_global_perms": True}, True),
+            ((change,), self.article, {}, True),
+            ((view, change), self.article, {"accept_global_perms": True}, False),
+            ((view, change), self.article, {"any_perm": True}, True),
+            ((), None, {"any_perm": True}, False),
+            ((), None, {}, True),
+        ]
+
+    @override_settings(AUTHENTICATION_BACKENDS=[MODEL, GUARDIAN])
+    async def test_sync_and_async_agree(self) -> None:
+        from asgiref.sync import sync_to_async
+
+        for perms, obj, how, expected in self.cases():
+            with self.subTest(perms=perms, obj=obj, **how):
+                user = await User.objects.aget(pk=self.alice.pk)
+                self.assertIs(await ahas_perms(user, perms, obj, **how), expected)
+                user = await User.objects.aget(pk=self.alice.pk)
+                self.assertIs(
+                    await sync_to_async(has_perms)(user, perms, obj, **how), expected
+                )
+
+    @override_settings(AUTHENTICATION_BACKENDS=[MODEL])
+    async def test_global_and_object_in_memory_when_loaded(self) -> None:
+        from asgiref.sync import sync_to_async
+
+        user = await User.objects.aget(pk=self.alice.pk)
+        await sync_to_async(load_permissions)(user)
+        with counting_hops() as hops:
+            granted = await ahas_perms(
+                user, ["tests.view_article"], self.article, accept_global_perms=True
+            )
+        self.assertTrue(granted)
+        self.assertEqual(hops, [])
+
+    @override_settings(AUTHENTICATION_BACKENDS=[MODEL, GUARDIAN])
+    async def test_global_and_object_cost_one_hop(self) -> None:
+        user = await User.objects.aget(pk=self.alice.pk)
+        with counting_hops() as hops:
+            await ahas_perms(
+                user,
+                ["tests.view_article", "tests.delete_article"],
+                self.article,
+                any_perm=False,
+                accept_global_perms=True,
+            )
+        self.assertEqual(hops, ["has_perms"])

@@ -20,8 +20,11 @@ except ModuleNotFoundError as error:
 from .middleware import AuthMiddleware, AuthMiddlewareStack
 from .mixins import (
     AccessMixin,
+    GroupRequiredMixin,
     LoginRequiredMixin,
     PermissionRequiredMixin,
+    StaffuserRequiredMixin,
+    SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
 from .revocation import (
@@ -38,8 +41,11 @@ __all__ = [
     "AccessMixin",
     "AuthMiddleware",
     "AuthMiddlewareStack",
+    "GroupRequiredMixin",
     "LoginRequiredMixin",
     "PermissionRequiredMixin",
+    "StaffuserRequiredMixin",
+    "SuperuserRequiredMixin",
     "UserPassesTestMixin",
     "revalidate_user",
     "revoke_session",

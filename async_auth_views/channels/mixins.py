@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, cast
 
-from asgiref.sync import iscoroutinefunction
 from channels.consumer import AsyncConsumer, SyncConsumer
 from channels.exceptions import StopConsumer
-from django.conf import settings
-from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 
-from ..hooks import acall_hook, aresult, call_hook, is_overridden
-from ..permissions import ahas_perms, has_perms, permission_list
+from .. import rules
+from ..hooks import acall_hook, acall_hooks_then, is_overridden
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user
+from ..rules import Refusal
 from .middleware import can_set_cookie
 from .revocation import (
     CLOSE_FORBIDDEN,
@@ -57,22 +54,33 @@ _GUARDED = ("dispatch", "websocket_connect", "http_request")
 _ENDING = ("websocket.disconnect", "http.disconnect")
 _REASONS = {CLOSE_UNAUTHENTICATED: "Session ended", CLOSE_FORBIDDEN: "Forbidden"}
 
+_HttpAnswer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
-class AccessMixin(_Base):
-    """The attributes and hooks shared by the consumer access mixins, as on views."""
 
-    #: Where anonymous users are redirected (HTTP); ``settings.LOGIN_URL`` when unset.
-    login_url: str | None = None
-    #: The body of a 403 answer (HTTP).
-    permission_denied_message: str = ""
-    #: HTTP: answer 403 instead of redirecting anonymous users to the login page.
-    raise_exception: bool = False
-    #: HTTP: the query parameter that carries where the user was going.
-    redirect_field_name: str | None = REDIRECT_FIELD_NAME
+def _bad_request(exc: Exception) -> _HttpAnswer:
+    """400 for a request Django would refuse as bad, logged as Django logs it."""
+    if isinstance(exc, SuspiciousOperation):
+        security = logging.getLogger(f"django.security.{type(exc).__name__}")
+        security.error(str(exc), extra={"status_code": 400})
+    else:
+        logging.getLogger("django.request").warning(
+            "Bad Request (%s)", type(exc).__name__, extra={"status_code": 400}
+        )
+    return 400, b"Bad Request", [(b"Content-Type", b"text/plain; charset=utf-8")]
+
+
+class AccessMixin(rules.AccessHooks, _Base):
+    """The attributes and hooks shared by the consumer access mixins, as on views.
+
+    ``login_url``, ``redirect_field_name`` and ``raise_exception`` shape the
+    answer to an HTTP request; ``permission_denied_message`` is a 403's body.
+    """
 
     #: Load the user's model permissions with the user when it is re-resolved
     #: (at the handshake and on revalidation), so the check costs no extra hop.
     preload_permissions: bool = False
+    #: The same for the names of the user's groups.
+    preload_groups: bool = False
 
     _auth_groups: tuple[str, ...] = ()
     _auth_checked_at: float | None = None
@@ -98,25 +106,8 @@ class AccessMixin(_Base):
                     f"access check. Put {mixin} first in {cls.__name__}'s bases."
                 )
 
-    def get_login_url(self) -> str:
-        """Override this method to override the login_url attribute."""
-        login_url = self.login_url or settings.LOGIN_URL
-        if not login_url:
-            name = type(self).__name__
-            raise ImproperlyConfigured(
-                f"{name} is missing the login_url attribute. Define "
-                f"{name}.login_url, settings.LOGIN_URL, or override "
-                f"{name}.get_login_url()."
-            )
-        return str(login_url)
-
-    def get_permission_denied_message(self) -> str:
-        """Override this method to override the permission_denied_message attribute."""
-        return self.permission_denied_message
-
-    def get_redirect_field_name(self) -> str | None:
-        """Override this method to override the redirect_field_name attribute."""
-        return self.redirect_field_name
+    def access_user(self) -> UserType:
+        return self._user()
 
     def _user(self) -> UserType:
         """``scope["user"]``, with a clear error when no middleware set it."""
@@ -133,29 +124,48 @@ class AccessMixin(_Base):
         """Whether ``scope["user"]`` may use this consumer; each mixin adds its test."""
         return True
 
+    async def _apasses(self, rule: rules.Rule) -> bool:
+        """Whether ``rule`` grants ``scope["user"]`` this consumer."""
+        return await rule.acheck(self, self._user()) is None
+
     async def handle_no_permission(self) -> None:
         """Refuse: close the socket, or answer the request with a redirect or 403.
 
         An unaccepted socket is closed with ``CLOSE_UNAUTHENTICATED`` for an
         anonymous user and ``CLOSE_FORBIDDEN`` otherwise; an HTTP request gets
-        the view mixins' answer.
+        the view mixins' answer. It may be overridden as ``def`` (run in a
+        thread) or ``async def``.
         """
-        anonymous = not self._user().is_authenticated
+        refusal = rules.refusal_for(self._user())
         consumer: Any = self
         if self.scope["type"] == "websocket":
-            code = CLOSE_UNAUTHENTICATED if anonymous else CLOSE_FORBIDDEN
-            await consumer.close(code=code)
-        elif anonymous and not self.raise_exception:
-            request = ASGIRequest(cast(Any, self.scope), BytesIO())
-            response = login_redirect(
-                request, self.get_login_url(), self.get_redirect_field_name()
+            code = (
+                CLOSE_UNAUTHENTICATED if refusal is Refusal.LOGIN else CLOSE_FORBIDDEN
             )
+            await consumer.close(code=code)
+            return
+        refusal = rules.answer(refusal, self.raise_exception)
+        status, body, headers = await acall_hooks_then(
+            self,
+            rules.AccessHooks,
+            rules.ANSWER_HOOKS[refusal],
+            lambda *values: self._http_answer(refusal, *values),
+        )
+        await consumer.send_response(status, body, headers=headers)
+
+    def _http_answer(self, refusal: Refusal, *values: Any) -> _HttpAnswer:
+        """The status, body and headers that say ``refusal``, from its hooks' ``values``."""
+        if refusal is Refusal.LOGIN:
+            login_url, redirect_field_name = values
+            try:
+                request = ASGIRequest(cast(Any, self.scope), BytesIO())
+                response = login_redirect(request, login_url, redirect_field_name)
+            except (UnicodeDecodeError, SuspiciousOperation) as exc:
+                return _bad_request(exc)
             location = response["Location"].encode("latin-1")
-            await consumer.send_response(302, b"", headers=[(b"Location", location)])
-        else:
-            body = self.get_permission_denied_message().encode()
-            headers = [(b"Content-Type", b"text/plain; charset=utf-8")]
-            await consumer.send_response(403, body, headers=headers)
+            return 302, b"", [(b"Location", location)]
+        body = str(values[0]).encode()
+        return 403, body, [(b"Content-Type", b"text/plain; charset=utf-8")]
 
     async def _agranted(self, *, reload: bool = False) -> bool:
         """Run the check (re-resolving the user first if ``reload``); errors refuse."""
@@ -165,6 +175,7 @@ class AccessMixin(_Base):
                     saved_session(self.scope["session"]),
                     can_set_cookie=can_set_cookie(self.scope),
                     with_permissions=self.preload_permissions,
+                    with_groups=self.preload_groups,
                 )
             return bool(await self.check_access())
         except Exception:
@@ -173,7 +184,10 @@ class AccessMixin(_Base):
 
     async def _arefuse(self) -> None:
         try:
-            await self.handle_no_permission()
+            await acall_hook(
+                self.handle_no_permission,
+                inline=not is_overridden(self, "handle_no_permission", AccessMixin),
+            )
         except Exception:
             # Unanswered, the server refuses the socket or answers 500 itself.
             logger.exception("%s could not refuse access cleanly.", type(self))
@@ -276,78 +290,64 @@ class LoginRequiredMixin(AccessMixin):
     """Verify that the current user is authenticated."""
 
     async def check_access(self) -> bool:
-        return bool(self._user().is_authenticated) and await super().check_access()
+        # Before the others, so that an anonymous user costs no other check.
+        return await self._apasses(rules.login) and await super().check_access()
 
 
-class PermissionRequiredMixin(AccessMixin):
+class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
     """Verify that the current user has all specified permissions.
 
     ``get_permission_object()`` names the object the permissions are checked
     against (for object-permission backends); None checks model permissions.
+    ``any_perm`` and ``accept_global_perms`` have django-guardian's meanings.
     """
 
-    #: One permission (``"app_label.codename"``) or an iterable of them, all required.
-    permission_required: str | Sequence[str] | None = None
-    preload_permissions = True
-
-    def get_permission_required(self) -> Sequence[str]:
-        """Override this method to override the permission_required attribute."""
-        return permission_list(self.permission_required, self)
-
-    def get_permission_object(self) -> Any:
-        """The object to check the permissions against; may be ``async def``."""
-        return None
-
-    def has_permission(self) -> bool:
-        """Override this method to customize the way permissions are checked.
-
-        It may be ``def`` (run in a thread) or ``async def``.
-        """
-        obj = call_hook(self.get_permission_object)
-        return has_perms(self._user(), self.get_permission_required(), obj)
-
     async def check_access(self) -> bool:
-        return await super().check_access() and await self._ahas_permission()
-
-    async def _ahas_permission(self) -> bool:
-        get_object = self.get_permission_object
-        if is_overridden(self, "has_permission", PermissionRequiredMixin) or (
-            not iscoroutinefunction(get_object)
-            and is_overridden(self, "get_permission_object", PermissionRequiredMixin)
-        ):
-            # The hooks may query: run them in one thread hop (or await them).
-            return bool(await acall_hook(self.has_permission))
-        perms = await aresult(self.get_permission_required())
-        return await ahas_perms(self._user(), perms, await aresult(get_object()))
+        return await super().check_access() and await self._apasses(rules.permissions)
 
 
-class UserPassesTestMixin(AccessMixin):
+class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
     """Refuse the consumer unless ``test_func()`` returns True.
 
     ``test_func`` may be ``def`` (run in a thread) or ``async def``; its result
     is always awaited before it is judged.
     """
 
-    def test_func(self) -> bool | Awaitable[bool]:
-        """Return whether the consumer may serve; ``def`` or ``async def``."""
-        raise NotImplementedError(
-            f"{type(self).__name__} is missing the implementation of the "
-            "test_func() method."
-        )
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._apasses(rules.passes_test)
 
-    def get_test_func(self) -> Callable[[], bool | Awaitable[bool]]:
-        """Override this method to use a different test_func method."""
-        return self.test_func
+
+class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
+    """Verify that the current user belongs to at least one of ``group_required``.
+
+    Active superusers always pass. The group names are loaded with the user
+    when it is re-resolved (``preload_groups``), so the check costs no query.
+    """
 
     async def check_access(self) -> bool:
-        return await super().check_access() and bool(
-            await acall_hook(self.get_test_func())
-        )
+        return await super().check_access() and await self._apasses(rules.groups)
+
+
+class SuperuserRequiredMixin(AccessMixin):
+    """Verify that the current user is an active superuser."""
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._apasses(rules.superuser)
+
+
+class StaffuserRequiredMixin(AccessMixin):
+    """Verify that the current user is active staff (``is_staff``)."""
+
+    async def check_access(self) -> bool:
+        return await super().check_access() and await self._apasses(rules.staffuser)
 
 
 __all__ = [
     "AccessMixin",
+    "GroupRequiredMixin",
     "LoginRequiredMixin",
     "PermissionRequiredMixin",
+    "StaffuserRequiredMixin",
+    "SuperuserRequiredMixin",
     "UserPassesTestMixin",
 ]

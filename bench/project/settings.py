@@ -1,7 +1,7 @@
 """Settings of both benchmark servers; ``BENCH_IDENTITY_CACHE=1`` is the only difference.
 
 Every variant runs on the same ``MIDDLEWARE``: ``project.middleware`` routes
-each request through its variant's own authentication middleware. The identity
+each request through its variant's own session and authentication middleware. The identity
 cache is a process-wide setting, so the server that measures it sets
 ``BENCH_IDENTITY_CACHE=1``, which adds ``ASYNC_AUTH_IDENTITY_CACHE`` naming a
 ``LocMemCache``. ``BENCH_DB`` is the SQLite file (put in WAL mode once by
@@ -21,10 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "async_auth_views",
 ]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "project.middleware.variant_authentication",
-]
+MIDDLEWARE = ["project.middleware.variant_middleware"]
 ROOT_URLCONF = "project.urls"
 DATABASES = {
     "default": {

@@ -32,7 +32,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Replaces django.contrib.sessions.middleware.SessionMiddleware.
+    "async_auth_views.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Replaces django.contrib.auth.middleware.AuthenticationMiddleware.

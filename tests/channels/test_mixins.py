@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import (
     AsyncWebsocketConsumer,
     JsonWebsocketConsumer,
     WebsocketConsumer,
 )
 from channels.testing.http import HttpCommunicator
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from async_auth_views.channels import (
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHENTICATED,
+    GroupRequiredMixin,
     LoginRequiredMixin,
     PermissionRequiredMixin,
+    StaffuserRequiredMixin,
+    SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
 from tests.measure import counting_hops
@@ -292,3 +296,139 @@ class HttpAccessTests(ChannelsTestCase):
         with self.assertLogs("async_auth_views", "ERROR"):
             response = await self.get(consumer)
         self.assertEqual(response["status"], 403)
+
+
+class HttpBadRequestTests(ChannelsTestCase):
+    """A request Django answers 400 gets 400 from a protected consumer too."""
+
+    async def get(self, headers: Any, query_string: bytes = b"") -> dict[str, Any]:
+        communicator = HttpCommunicator(
+            app(http_consumer(LoginRequiredMixin)), "GET", "/page/", headers=headers
+        )
+        communicator.scope["query_string"] = query_string
+        return await communicator.get_response()
+
+    async def test_host_not_in_allowed_hosts(self) -> None:
+        with (
+            self.assertNoLogs("async_auth_views", "ERROR"),
+            self.assertLogs("django.security.DisallowedHost", "ERROR") as logs,
+        ):
+            response = await self.get([(b"host", b"evil.example")])
+        self.assertEqual(response["status"], 400)
+        self.assertIsNone(logs.records[0].exc_info)  # no traceback
+
+    async def test_query_string_not_utf8(self) -> None:
+        with (
+            self.assertNoLogs("async_auth_views", "ERROR"),
+            self.assertNoLogs("django.request", "ERROR"),
+        ):
+            response = await self.get([(b"host", b"testserver")], b"next=%ff\xff\xfe")
+        self.assertEqual(response["status"], 400)
+
+
+class NewRuleConsumerTests(ChannelsTestCase):
+    """Group, superuser and staff rules, and guardian's options, on consumers."""
+
+    async def outcome(self, consumer: type, headers: Any = None) -> Any:
+        communicator, (connected, code) = await self.open(consumer, headers)
+        if connected:
+            await communicator.disconnect()
+            return "accepted"
+        return code
+
+    async def test_group_required(self) -> None:
+        from django.contrib.auth.models import Group
+
+        editors = await Group.objects.acreate(name="editors")
+        consumer = ws_consumer(GroupRequiredMixin, group_required=["admins", "editors"])
+        self.assertEqual(await self.outcome(consumer), CLOSE_FORBIDDEN)
+        await self.user.groups.aadd(editors)
+        self.assertEqual(await self.outcome(consumer), "accepted")
+        self.assertEqual(await self.outcome(consumer, []), CLOSE_UNAUTHENTICATED)
+
+    async def test_group_names_come_with_the_handshake_user(self) -> None:
+        from django.contrib.auth.models import Group
+
+        await self.user.groups.aadd(await Group.objects.acreate(name="editors"))
+        consumer = ws_consumer(GroupRequiredMixin, group_required="editors")
+        with counting_hops() as hops:
+            self.assertEqual(await self.outcome(consumer), "accepted")
+        self.assertEqual(hops.count("resolve_user"), 2)  # middleware, then re-read
+        self.assertNotIn("in_any_group", hops)
+
+    async def test_losing_the_group_closes_with_forbidden(self) -> None:
+        from django.contrib.auth.models import Group
+
+        editors = await Group.objects.acreate(name="editors")
+        await self.user.groups.aadd(editors)
+        communicator, (connected, _) = await self.open(
+            ws_consumer(GroupRequiredMixin, group_required="editors")
+        )
+        self.assertTrue(connected)
+        await self.user.groups.aremove(editors)
+        await self.user.asave()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_superuser_and_staff_required(self) -> None:
+        for mixin, field in [
+            (SuperuserRequiredMixin, "is_superuser"),
+            (StaffuserRequiredMixin, "is_staff"),
+        ]:
+            with self.subTest(mixin=mixin.__name__):
+                await User.objects.filter(pk=self.user.pk).aupdate(**{field: False})
+                self.assertEqual(
+                    await self.outcome(ws_consumer(mixin)), CLOSE_FORBIDDEN
+                )
+                await User.objects.filter(pk=self.user.pk).aupdate(**{field: True})
+                self.assertEqual(await self.outcome(ws_consumer(mixin)), "accepted")
+                self.assertEqual(
+                    await self.outcome(ws_consumer(mixin), []), CLOSE_UNAUTHENTICATED
+                )
+
+    async def test_any_perm(self) -> None:
+        await self.user.user_permissions.aadd(
+            await Permission.objects.aget(codename="view_user")
+        )
+        both = [PERM, "auth.delete_user"]
+        consumer = ws_consumer(PermissionRequiredMixin, permission_required=both)
+        self.assertEqual(await self.outcome(consumer), CLOSE_FORBIDDEN)
+        consumer = ws_consumer(
+            PermissionRequiredMixin, permission_required=both, any_perm=True
+        )
+        self.assertEqual(await self.outcome(consumer), "accepted")
+
+    @override_settings(
+        AUTHENTICATION_BACKENDS=[
+            "django.contrib.auth.backends.ModelBackend",
+            "guardian.backends.ObjectPermissionBackend",
+        ]
+    )
+    async def test_accept_global_perms_with_guardian(self) -> None:
+        from guardian.shortcuts import assign_perm
+
+        from tests.models import Article
+
+        dune = await Article.objects.acreate(title="Dune")
+        emma = await Article.objects.acreate(title="Emma")
+        await sync_to_async(assign_perm)("tests.change_article", self.user, dune)
+
+        def consumer(article: Any, **attrs: Any) -> type:
+            async def get_permission_object(self: Any) -> Any:
+                return article
+
+            return ws_consumer(
+                PermissionRequiredMixin,
+                permission_required="tests.change_article",
+                get_permission_object=get_permission_object,
+                **attrs,
+            )
+
+        self.assertEqual(await self.outcome(consumer(dune)), "accepted")
+        self.assertEqual(await self.outcome(consumer(emma)), CLOSE_FORBIDDEN)
+        await self.user.user_permissions.aadd(
+            await Permission.objects.aget(codename="change_article")
+        )
+        self.assertEqual(await self.outcome(consumer(emma)), CLOSE_FORBIDDEN)
+        self.assertEqual(
+            await self.outcome(consumer(emma, accept_global_perms=True)), "accepted"
+        )

@@ -1,0 +1,81 @@
+"""Group membership, read without a query once the user's group names are loaded.
+
+``load_group_names()`` reads the names of the user's groups in one statement;
+the middleware calls it in the thread hop that loads the user for a view that
+declares ``preload_groups`` (as ``GroupRequiredMixin`` does), so the check
+itself costs nothing. Groups fetched with ``prefetch_related("groups")`` count
+as loaded too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from .resolver import UserType
+
+#: The attribute that holds the loaded names on the user (kept by the identity cache).
+GROUP_NAMES = "_async_auth_group_names"
+
+
+def _decided_without_groups(user: UserType) -> bool | None:
+    """True or False when membership does not matter; None when it decides."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return None
+
+
+def loaded_group_names(user: UserType) -> frozenset[str] | None:
+    """The user's group names if they are in memory, else None."""
+    names: frozenset[str] | None = getattr(user, GROUP_NAMES, None)
+    if names is not None:
+        return names
+    prefetched = getattr(user, "_prefetched_objects_cache", {}).get("groups")
+    if prefetched is not None:
+        return frozenset(group.name for group in prefetched)
+    return None
+
+
+def load_group_names(user: UserType) -> None:
+    """Read the names of ``user``'s groups in one statement, unless nothing needs them."""
+    if (
+        _decided_without_groups(user) is not None
+        or loaded_group_names(user) is not None
+    ):
+        return
+    if not hasattr(user, "groups"):
+        raise ImproperlyConfigured(
+            f"{user.__class__.__name__} has no groups: group membership needs a "
+            "user model with django.contrib.auth.models.PermissionsMixin (or a "
+            "'groups' many-to-many field to auth.Group)."
+        )
+    holder: Any = user
+    names = frozenset(holder.groups.values_list("name", flat=True))
+    setattr(user, GROUP_NAMES, names)
+
+
+def in_any_group(user: UserType, names: Iterable[str]) -> bool:
+    """Whether ``user`` belongs to at least one of ``names``; active superusers always do."""
+    decided = _decided_without_groups(user)
+    if decided is not None:
+        return decided
+    load_group_names(user)
+    return not (loaded_group_names(user) or frozenset()).isdisjoint(names)
+
+
+async def ain_any_group(user: UserType, names: Iterable[str]) -> bool:
+    """See in_any_group(). No thread hop when the names are loaded, else one."""
+    names = tuple(names)
+    decided = _decided_without_groups(user)
+    if decided is not None:
+        return decided
+    loaded = loaded_group_names(user)
+    if loaded is not None:
+        return not loaded.isdisjoint(names)
+    return await sync_to_async(in_any_group)(user, names)

@@ -1,0 +1,138 @@
+"""Every shape a hook can take, each returning a value it computes with a query.
+
+``SHAPES[name](value)`` is a class attribute that, read from an instance and
+called with no argument (``self.hook()``), finally returns ``value``. Each
+shape queries the database the way its kind allows (sync code with the sync
+ORM, async code with the async one), so a sync shape that ran in the event
+loop would raise ``SynchronousOnlyOperation``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+
+#: How many times a shape's code ran, so a test can tell it was called.
+RUNS: list[str] = []
+
+
+def _query(shape: str) -> None:
+    RUNS.append(shape)
+    User.objects.filter(username="nobody").exists()
+
+
+async def _aquery(shape: str) -> None:
+    RUNS.append(shape)
+    await User.objects.filter(username="nobody").aexists()
+
+
+def _value(value: Any, shape: str = "partial") -> Any:
+    _query(shape)
+    return value
+
+
+async def _avalue(value: Any, shape: str = "partial_of_async") -> Any:
+    await _aquery(shape)
+    return value
+
+
+def _def(value: Any) -> Any:
+    def hook(self: Any) -> Any:
+        _query("def")
+        return value
+
+    return hook
+
+
+def _async_def(value: Any) -> Any:
+    async def hook(self: Any) -> Any:
+        await _aquery("async_def")
+        return value
+
+    return hook
+
+
+def _async_def_returning_awaitable(value: Any) -> Any:
+    async def hook(self: Any) -> Any:
+        await _aquery("async_def_returning_awaitable")
+        return _avalue(value, "async_def_returning_awaitable")
+
+    return hook
+
+
+def _def_returning_coroutine(value: Any) -> Any:
+    def hook(self: Any) -> Any:
+        _query("def_returning_coroutine")
+        return _avalue(value, "def_returning_coroutine")
+
+    return hook
+
+
+def _staticmethod(value: Any) -> Any:
+    return staticmethod(functools.partial(_value, value, "staticmethod"))
+
+
+def _async_staticmethod(value: Any) -> Any:
+    async def hook() -> Any:
+        await _aquery("async_staticmethod")
+        return value
+
+    return staticmethod(hook)
+
+
+def _classmethod(value: Any) -> Any:
+    def hook(cls: type) -> Any:
+        _query("classmethod")
+        return value
+
+    return classmethod(hook)
+
+
+def _async_classmethod(value: Any) -> Any:
+    async def hook(cls: type) -> Any:
+        await _aquery("async_classmethod")
+        return value
+
+    return classmethod(hook)
+
+
+class _Callable:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self) -> Any:
+        _query("callable_object")
+        return self.value
+
+
+class _AsyncCallable:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    async def __call__(self) -> Any:
+        await _aquery("async_callable_object")
+        return self.value
+
+
+def _lambda(value: Any) -> Any:
+    return lambda self: (_query("lambda"), value)[1]
+
+
+SHAPES: dict[str, Callable[[Any], Any]] = {
+    "def": _def,
+    "async_def": _async_def,
+    "async_def_returning_awaitable": _async_def_returning_awaitable,
+    "def_returning_coroutine": _def_returning_coroutine,
+    "partial": lambda value: functools.partial(_value, value),
+    "partial_of_async": lambda value: functools.partial(_avalue, value),
+    "staticmethod": _staticmethod,
+    "async_staticmethod": _async_staticmethod,
+    "classmethod": _classmethod,
+    "async_classmethod": _async_classmethod,
+    "callable_object": _Callable,
+    "async_callable_object": _AsyncCallable,
+    "lambda": _lambda,
+}
