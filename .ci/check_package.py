@@ -6,8 +6,9 @@
 Builds both into a temporary directory (the wheel from the sdist), runs
 ``twine check --strict``, checks what each archive holds and what the metadata
 offers, then installs the wheel into a clean virtualenv, outside the source
-tree: without the ``channels`` extra every module but ``async_auth_views.channels``
-imports and that one names the extra to install; with it, every module imports.
+tree: without extras every module imports except those that need one
+(``async_auth_views.channels``, ``async_auth_views.rest_framework``), which
+name the extra to install; with the extras, every module imports.
 Exits non-zero with the list of what is wrong.
 """
 
@@ -27,8 +28,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "async_auth_views"
-# The extras users install; the project's own tools are dependency groups.
-EXTRAS = {"channels", "rest"}
+# The extras users install (the project's own tools are dependency groups):
+# the module that needs each, and the package it brings.
+EXTRAS = {
+    "channels": ("async_auth_views.channels", "channels"),
+    "rest": ("async_auth_views.rest_framework", "rest_framework"),
+}
 URLS = {"Source", "Issues", "Documentation", "Changelog"}
 # Run in the clean virtualenv: import every module of the installed package.
 IMPORT_ALL = """
@@ -62,10 +67,6 @@ for name in names:
         result["imported"].append(name)
 print(json.dumps(result))
 """
-CHANNELS_MISSING = (
-    "ModuleNotFoundError: async_auth_views.channels needs Channels, which is not "
-    'installed: install the channels extra, pip install "async-auth-views[channels]".'
-)
 
 
 def run(*args: object, cwd: Path = ROOT) -> str:
@@ -93,8 +94,8 @@ def check_wheel(wheel: Path) -> list[str]:
     if metadata["License-Expression"] != "BSD-3-Clause":
         problems.append(f"License-Expression is {metadata['License-Expression']!r}")
     extras = set(metadata.get_all("Provides-Extra") or [])
-    if not extras <= EXTRAS:
-        problems.append(f"extras users should not see: {sorted(extras - EXTRAS)}")
+    if extras != set(EXTRAS):
+        problems.append(f"extras {sorted(extras)}, not {sorted(EXTRAS)}")
     urls = {u.split(",")[0] for u in metadata.get_all("Project-URL") or []}
     if not urls >= URLS:
         problems.append(f"project URLs missing: {sorted(URLS - urls)}")
@@ -127,7 +128,7 @@ def import_all(python: Path, where: Path) -> dict[str, Any]:
 
 
 def check_installed(wheel: Path, scratch: Path) -> list[str]:
-    """Install the wheel without, then with, the channels extra; import everything."""
+    """Install the wheel without, then with, its extras; import everything."""
     problems = []
     env = scratch / "venv"
     venv.create(env, with_pip=True)
@@ -137,17 +138,20 @@ def check_installed(wheel: Path, scratch: Path) -> list[str]:
     if not str(found["file"]).startswith(str(env)):
         problems.append(f"imported {found['file']}, not the installed wheel")
     failed = dict(found["failed"])
-    if failed.pop(f"{PACKAGE}.channels", None) != CHANNELS_MISSING:
-        problems.append(f"without Channels, {PACKAGE}.channels did not name the extra")
-    failed = {
-        k: v for k, v in failed.items() if not k.startswith(f"{PACKAGE}.channels.")
-    }
+    for extra, (module, package) in EXTRAS.items():
+        missing = (
+            f"ModuleNotFoundError: {module} needs {package}, which is not installed: "
+            f'install the {extra} extra, pip install "async-auth-views[{extra}]".'
+        )
+        if failed.pop(module, None) != missing:
+            problems.append(f"without its extra, {module} did not name {extra}")
+        failed = {k: v for k, v in failed.items() if not k.startswith(f"{module}.")}
     if failed:
-        problems.append(f"without Channels, modules failed to import: {failed}")
-    run(python, "-m", "pip", "install", "--quiet", f"{wheel}[channels]")
+        problems.append(f"without extras, modules failed to import: {failed}")
+    run(python, "-m", "pip", "install", "--quiet", f"{wheel}[{','.join(EXTRAS)}]")
     found = import_all(python, scratch)
     if found["failed"]:
-        problems.append(f"with Channels, modules failed to import: {found['failed']}")
+        problems.append(f"with every extra, modules failed: {found['failed']}")
     print(f"imported from the wheel: {', '.join(found['imported'])}")
     return problems
 

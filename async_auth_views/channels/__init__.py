@@ -6,19 +6,12 @@ Importing this package connects the revocation receivers; add
 process, including those that only serve HTTP.
 """
 
-try:
-    import channels  # noqa: F401
-except ModuleNotFoundError as error:
-    if error.name != "channels":
-        raise
-    raise ModuleNotFoundError(
-        "async_auth_views.channels needs Channels, which is not installed: "
-        'install the channels extra, pip install "async-auth-views[channels]".',
-        name="channels",
-    ) from error
+from ..extras import require_extra
 
-from .middleware import AuthMiddleware, AuthMiddlewareStack
-from .mixins import (
+require_extra("channels", "channels", __name__)
+
+from .middleware import AuthMiddleware, AuthMiddlewareStack  # noqa: E402
+from .mixins import (  # noqa: E402
     AccessMixin,
     GroupRequiredMixin,
     LoginRequiredMixin,
@@ -27,7 +20,7 @@ from .mixins import (
     SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
-from .revocation import (
+from .revocation import (  # noqa: E402
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHENTICATED,
     revalidate_user,
