@@ -1,7 +1,6 @@
 import importlib.util
 
 from django.apps import AppConfig
-from django.conf import settings
 from django.test.signals import setting_changed
 
 
@@ -13,15 +12,15 @@ class AsyncAuthViewsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            changes,
             checks,  # noqa: F401  (registers the checks)
-            identity,
         )
 
-        if getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE", None) is not None:
-            identity.connect_receivers()
-        setting_changed.connect(
-            identity.connect_when_enabled, dispatch_uid=f"{__name__}.identity"
-        )
         if importlib.util.find_spec("channels") is not None:
-            # Connects the receivers that close sockets whose session ended.
+            # Makes the sockets react to changes, as the identity cache does.
             from .channels import revocation  # noqa: F401
+        if changes.wanted():
+            changes.connect_receivers()
+        setting_changed.connect(
+            changes.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
+        )

@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 
 from .conf import lazy_paths
 from .identity import identity_cache, identity_timeout
+from .session_engines import limits
 
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
@@ -128,3 +129,30 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         except ImproperlyConfigured as exc:
             errors.append(checks.Error(str(exc), id=check_id))
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_session_engine(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn when the identity cache is used with a session engine that limits it."""
+    if getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE", None) is None:
+        return []
+    engine = getattr(settings, "SESSION_ENGINE", "")
+    found = limits(engine)
+    if not found:
+        return []
+    return [
+        checks.Warning(
+            f"ASYNC_AUTH_IDENTITY_CACHE is set and SESSION_ENGINE is '{engine}', "
+            f"with which {'; and '.join(found)}: an identity-cache entry can then "
+            "be served for up to ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT seconds after "
+            "its session ended.",
+            hint=(
+                "Use the 'django.contrib.sessions.backends.db' or "
+                "'django.contrib.sessions.backends.cached_db' engine, or shorten "
+                "ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT to what you accept."
+            ),
+            id="async_auth_views.W002",
+        )
+    ]

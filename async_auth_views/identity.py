@@ -6,22 +6,27 @@ model permissions loaded) and the session hash it stored, so a request whose
 entry is still valid runs no SQL at all.
 
 An entry is only trusted while the *version tokens* it was stamped with are
-still the current ones: one token per user, replaced whenever the user is saved
-or deleted or their groups or permissions change, and one for everybody,
-replaced whenever a group's or a permission's rows change. Tokens are read
-before the database is, so a change that races with filling an entry makes
-that entry stale at once; a token evicted from the cache makes every entry that
-names it a miss, never a hit. A logout deletes the session's entry, and so does
-deleting the session's row. With a shared cache (Redis) all of this holds
-across processes; with ``LocMemCache``, only within the process.
+still the current ones: one token per session, replaced when the session ends
+(logout, its row deleted, its key cycled by a login); one per user, replaced
+whenever the user is saved or deleted or their groups or permissions change;
+and one for everybody, replaced whenever a group's or a permission's rows
+change. Tokens are read before the database is (the session's before the
+session, the user's before the user), so a change that races with filling an
+entry makes that entry stale at once; a token evicted from the cache makes
+every entry that names it a miss, never a hit. An entry never outlives the
+time its session has left, where the session engine can tell it (see
+``async_auth_views.session_engines``). With a shared cache (Redis) all of this holds
+across processes; with ``LocMemCache``, only within the process. Which
+signals replace which token is decided in ``async_auth_views.changes``.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +36,10 @@ from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+
+from .session_engines import load_with_expiry, seconds_left
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -57,6 +64,11 @@ class Identity:
     session_hash: str
     user_token: str
     everyone_token: str
+    session_token: str = ""
+    #: When the session ends at the latest; None when its engine cannot tell.
+    expires_at: datetime.datetime | None = None
+    #: Where the session's token is (named by the session key's hash).
+    session_token_key: str = ""
 
 
 def identity_cache() -> BaseCache | None:
@@ -96,32 +108,49 @@ def is_in_process(cache: BaseCache) -> bool:
 
 def session_entry_key(session_key: str) -> str:
     # Hashed: a session key must not be readable by whoever can list the cache.
-    return f"{_PREFIX}.session.{sha256(session_key.encode()).hexdigest()}"
+    return f"{_PREFIX}.session.{_digest(session_key)}"
+
+
+def session_token_key(session_key: str) -> str:
+    return f"{_PREFIX}.session-token.{_digest(session_key)}"
 
 
 def user_token_key(user_pk: str) -> str:
     return f"{_PREFIX}.user.{settings.AUTH_USER_MODEL.lower()}.{user_pk}"
 
 
-def token_keys(user_pk: str) -> list[str]:
-    """The keys of the version tokens an entry naming this user is checked against."""
-    return [user_token_key(user_pk), EVERYONE]
+def _digest(session_key: str) -> str:
+    return sha256(session_key.encode()).hexdigest()
 
 
-def _tokens(cache: BaseCache, user_pk: str) -> tuple[str, str] | None:
-    """The current (user, everyone) tokens, or None when either is missing."""
-    keys = token_keys(user_pk)
-    return _current(keys, cache.get_many(keys))
+def _session_token_timeout() -> int:
+    # Longer than any entry stamped with it lives; once it expires, entries
+    # that name it are misses, so it need not live forever (one per session).
+    return 2 * identity_timeout()
 
 
-def _current(keys: list[str], found: dict[str, Any]) -> tuple[str, str] | None:
+def _tokens(cache: BaseCache, keys: Sequence[str]) -> list[str] | None:
+    """The current tokens under ``keys``, or None when any is missing."""
+    found = cache.get_many(keys)
     if len(found) < len(keys):
         return None
-    return found[keys[0]], found[keys[1]]
+    return [found[key] for key in keys]
 
 
-def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
-    """The session's user from ``cache``, or None for a miss. Never raises.
+def _tokens_creating(
+    cache: BaseCache, keys: Sequence[str], timeouts: Sequence[int | None]
+) -> list[str] | None:
+    """See _tokens(); creates the missing ones first (``add()``: never replaces)."""
+    tokens = _tokens(cache, keys)
+    if tokens is None:
+        for key, timeout in zip(keys, timeouts, strict=True):
+            cache.add(key, _new_token(), timeout)
+        tokens = _tokens(cache, keys)
+    return tokens
+
+
+def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
+    """The session's valid entry in ``cache``, or None for a miss. Never raises.
 
     A cache that fails is a miss: the caller asks the database instead.
     """
@@ -136,27 +165,39 @@ def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
     except Exception:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
-    return entry_user(entry, found)
+    return entry if entry_user(entry, found) is not None else None
 
 
 def entry_token_keys(entry: Identity) -> list[str]:
     """The keys to read, after ``entry``, to know whether it may be served."""
-    return token_keys(_pk_string(entry.user))
+    return [user_token_key(_pk_string(entry.user)), EVERYONE, entry.session_token_key]
 
 
 def entry_user(entry: Identity, found: dict[str, Any]) -> UserType | None:
     """The user of ``entry`` if it may be served, given the values ``found`` at
     ``entry_token_keys(entry)`` (by key); None when it is stale. No I/O."""
-    if _current(entry_token_keys(entry), found) != (
-        entry.user_token,
-        entry.everyone_token,
-    ):
+    keys = entry_token_keys(entry)
+    if not entry.session_token_key or any(key not in found for key in keys):
+        return None  # A missing token is a miss, never a match.
+    tokens = [found[key] for key in keys]
+    if tokens != [entry.user_token, entry.everyone_token, entry.session_token]:
+        return None
+    if entry.expires_at is not None and entry.expires_at <= timezone.now():
         return None
     if entry.backend not in settings.AUTHENTICATION_BACKENDS:
         return None
     if not constant_time_compare(
         entry.session_hash, entry.user.get_session_auth_hash()
     ):
+        return None
+    user: UserType = entry.user
+    return user
+
+
+def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
+    """The session's user from ``cache``, or None for a miss. Never raises."""
+    entry = cached_identity(cache, session)
+    if entry is None:
         return None
     user: UserType = entry.user
     return user
@@ -172,32 +213,62 @@ class Stamp:
     session_hash: str
     user_token: str
     everyone_token: str
+    session_token: str = ""
+    expires_at: datetime.datetime | None = None
 
 
 def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
-    """Read the session and the current tokens, creating missing tokens.
+    """Read the tokens and the session, in that order, creating missing tokens.
 
-    None when the session names no user or the cache fails: then nothing is
-    stored. Call it before resolving the user, and pass it to ``remember()``.
+    The session's token (and everyone's) is read before the session is loaded,
+    and the user's before the user is: a logout or a change that lands in
+    between replaces a token this stamp already holds. None when the session
+    names no user, was loaded before (its data may predate the tokens), or the
+    cache fails: then nothing is stored. Call it before resolving the user,
+    and pass it to ``remember()``.
     """
     session_key = session.session_key
-    user_pk = session.get(SESSION_KEY)
-    backend = session.get(BACKEND_SESSION_KEY)
-    session_hash = session.get(HASH_SESSION_KEY)
-    if not session_key or user_pk is None or not isinstance(backend, str):
+    if not session_key or hasattr(session, "_session_cache"):
         return None
     try:
-        tokens = _tokens(cache, str(user_pk))
-        if tokens is None:
-            cache.add(user_token_key(str(user_pk)), _new_token(), None)
-            cache.add(EVERYONE, _new_token(), None)
-            tokens = _tokens(cache, str(user_pk))
+        first = _tokens_creating(
+            cache,
+            [session_token_key(session_key), EVERYONE],
+            [_session_token_timeout(), None],
+        )
     except Exception:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
-    if tokens is None or not isinstance(session_hash, str):
+    expires_at = load_with_expiry(session)
+    user_pk = session.get(SESSION_KEY)
+    backend = session.get(BACKEND_SESSION_KEY)
+    session_hash = session.get(HASH_SESSION_KEY)
+    if (
+        first is None
+        or session.session_key != session_key
+        or user_pk is None
+        or not isinstance(backend, str)
+        or not isinstance(session_hash, str)
+    ):
         return None
-    return Stamp(session_key, str(user_pk), backend, session_hash, *tokens)
+    try:
+        user_token = _tokens_creating(cache, [user_token_key(str(user_pk))], [None])
+    except Exception:
+        logger.warning("The identity cache could not be read.", exc_info=True)
+        return None
+    if user_token is None:
+        return None
+    session_token, everyone_token = first
+    return Stamp(
+        session_key,
+        str(user_pk),
+        backend,
+        session_hash,
+        user_token[0],
+        everyone_token,
+        session_token,
+        expires_at,
+    )
 
 
 def remember(
@@ -207,7 +278,8 @@ def remember(
 
     Only a user that the session named, unchanged by the resolution (same key,
     same stored hash), and whose hash the current ``SECRET_KEY`` gives (not a
-    fallback, whose session Django renews) is stored.
+    fallback, whose session Django renews) is stored, for no longer than the
+    session has left.
     """
     if stamp is None or not user.is_authenticated:
         return
@@ -218,10 +290,22 @@ def remember(
         or not constant_time_compare(stamp.session_hash, user.get_session_auth_hash())
     ):
         return
+    timeout = identity_timeout()
+    left = seconds_left(stamp.expires_at)
+    if left is not None:
+        timeout = min(timeout, int(left))
+    if timeout < 1:
+        return
     entry = Identity(
-        user, stamp.backend, stamp.session_hash, stamp.user_token, stamp.everyone_token
+        user,
+        stamp.backend,
+        stamp.session_hash,
+        stamp.user_token,
+        stamp.everyone_token,
+        stamp.session_token,
+        stamp.expires_at,
+        session_token_key(stamp.session_key),
     )
-    timeout = min(identity_timeout(), session.get_expiry_age())
     try:
         cache.set(session_entry_key(stamp.session_key), entry, timeout)
     except Exception:
@@ -229,8 +313,19 @@ def remember(
 
 
 def forget_session(session_key: str) -> None:
-    """Delete the entry of ``session_key``: its session ended."""
-    _write(lambda cache: cache.delete(session_entry_key(session_key)))
+    """End the entry of ``session_key``: its session ended.
+
+    The session's token is replaced, so an entry being filled right now by a
+    request of that session is stale when written; the entry is deleted too.
+    """
+
+    def write(cache: BaseCache) -> None:
+        cache.set(
+            session_token_key(session_key), _new_token(), _session_token_timeout()
+        )
+        cache.delete(session_entry_key(session_key))
+
+    _write(write)
 
 
 def forget_user(user_pk: str) -> None:
@@ -243,7 +338,7 @@ def forget_everyone() -> None:
     _write(lambda cache: cache.set(EVERYONE, _new_token(), None))
 
 
-def _write(write: Any) -> None:
+def _write(write: Callable[[BaseCache], None]) -> None:
     cache = identity_cache()
     if cache is None:
         return
@@ -263,94 +358,26 @@ def _new_token() -> str:
 
 
 def _pk_string(user: Any) -> str:
-    return str(user._meta.pk.value_to_string(user))
+    return user_pk_string(user)
 
 
-# Receivers ------------------------------------------------------------------
+def user_pk_string(user: Any) -> str:
+    """The user's primary key as the session stores it, for the user model's
+    own rows and for a proxy, a multi-table child or a parent of it alike."""
+    from django.contrib.auth import get_user_model
 
-
-def _logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
-    # Sent before the session is flushed: its key is still there.
-    session_key = getattr(getattr(request, "session", None), "session_key", None)
-    if session_key:
-        forget_session(session_key)
-
-
-def _session_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    forget_session(instance.session_key)
-
-
-def _user_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
-    # Now and after commit: a request that read the old row between the two
-    # stamped its entry with the token that the second write replaces.
-    user_pk = _pk_string(instance)
-    forget_user(user_pk)
-    transaction.on_commit(partial(forget_user, user_pk), using=using)
-
-
-def _user_relations_changed(
-    sender: Any, instance: Any, action: str, reverse: bool, using: str, **kwargs: Any
-) -> None:
-    if not action.startswith("post_") and action != "pre_clear":
-        return
-    if not reverse:
-        _user_changed(sender, instance, using)
-    else:
-        _everyone_changed(sender, using=using)
-
-
-def _everyone_changed(sender: Any, using: str, **kwargs: Any) -> None:
-    forget_everyone()
-    transaction.on_commit(forget_everyone, using=using)
+    model = get_user_model()
+    if isinstance(user, model):
+        return str(model._meta.pk.value_to_string(user))
+    return str(user.pk)  # A multi-table parent: its pk is the user's.
 
 
 def connect_receivers() -> None:
-    """Connect the receivers that invalidate entries; idempotent.
+    """Connect the receivers that invalidate entries; idempotent. See
+    ``async_auth_views.changes.connect_receivers()``."""
+    from .changes import connect_receivers as connect
 
-    Called when the app is ready and whenever the setting is changed (tests),
-    so that projects without the cache pay nothing: a ``post_delete`` receiver
-    on ``Session`` would turn ``clearsessions`` into a row-by-row delete.
-    """
-    from django.apps import apps
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.signals import user_logged_out
-    from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    uid = f"{__name__}."
-    user_model = get_user_model()
-    user_logged_out.connect(_logged_out, dispatch_uid=uid + "logged_out")
-    post_save.connect(_user_changed, sender=user_model, dispatch_uid=uid + "user")
-    post_delete.connect(_user_changed, sender=user_model, dispatch_uid=uid + "user")
-    for name in ("groups", "user_permissions"):
-        try:
-            through = user_model._meta.get_field(name).remote_field.through  # type: ignore[union-attr]
-        except Exception:
-            continue  # A user model without PermissionsMixin.
-        m2m_changed.connect(
-            _user_relations_changed, sender=through, dispatch_uid=uid + name
-        )
-    if apps.is_installed("django.contrib.auth"):
-        from django.contrib.auth.models import Group, Permission
-
-        everyone = uid + "everyone."
-        m2m_changed.connect(
-            _everyone_changed,
-            sender=Group.permissions.through,
-            dispatch_uid=everyone + "group_permissions",
-        )
-        for model in (Group, Permission):
-            for event, signal in (("saved", post_save), ("deleted", post_delete)):
-                signal.connect(
-                    _everyone_changed,
-                    sender=model,
-                    dispatch_uid=f"{everyone}{model.__name__}.{event}",
-                )
-    if apps.is_installed("django.contrib.sessions"):
-        from django.contrib.sessions.models import Session
-
-        post_delete.connect(
-            _session_deleted, sender=Session, dispatch_uid=uid + "session"
-        )
+    connect()
 
 
 def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ invalidation) stay with Django's client.
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,15 @@ class Lookup:
     user: UserType | None
     #: The cache could not be read (and that was logged): do not fill it now.
     failed: bool = False
+    #: When the entry's session ends; None when its engine cannot tell.
+    expires_at: datetime.datetime | None = None
+
+    @classmethod
+    def of(cls, entry: Identity | None) -> Lookup:
+        """The lookup that found ``entry`` (a valid one, or None)."""
+        if entry is None:
+            return cls(None)
+        return cls(entry.user, expires_at=entry.expires_at)
 
 
 class _LoopClients:
@@ -149,7 +159,7 @@ class RedisReader:
         except Exception:
             logger.warning("The identity cache could not be read.", exc_info=True)
             return Lookup(None, failed=True)
-        return Lookup(entry_user(entry, found))
+        return Lookup(entry_user(entry, found), expires_at=entry.expires_at)
 
 
 def redis_reader(cache: object) -> RedisReader | None:

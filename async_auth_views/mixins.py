@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.utils.decorators import classonlymethod
 
 from . import rules
 from .hooks import (
@@ -34,7 +35,7 @@ from .hooks import (
     is_overridden,
 )
 from .redirects import login_redirect
-from .resolver import UserType, arequest_user, concrete_user, request_user
+from .resolver import UserType, arequest_user, request_user, settle_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.
-        refusal = rule.check(self, concrete_user(request_user(request)))
+        refusal = rule.check(self, settle_user(request))
         if refusal is not None:
             return self._refuse(refusal)
         return dispatch(request, *args, **kwargs)
@@ -189,8 +190,16 @@ class AnonymousRequiredMixin(rules.AnonymousHooks, AccessMixin):
 
     For sign-up and login pages. ``authenticated_redirect_url`` defaults to
     ``settings.LOGIN_REDIRECT_URL``; override ``get_authenticated_redirect_url()``
-    (``def`` or ``async def``) to choose per request.
+    (``def`` or ``async def``) to choose per request. The view is exempt
+    from ``LoginRequiredMiddleware``, as ``login_not_required`` makes a view:
+    a page only anonymous users may see cannot require a login.
     """
+
+    @classonlymethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view: Any = super().as_view(**initkwargs)
+        view.login_required = False
+        return view
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(

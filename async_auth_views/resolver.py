@@ -7,6 +7,9 @@ inactive users and backend checks are Django's, not a copy that can drift.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -15,12 +18,13 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from .groups import load_group_names
-from .identity import cached_user, identity_cache, is_in_process, remember, stamp
+from .identity import cached_identity, identity_cache, is_in_process, remember, stamp
 from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
+from .session_engines import load_with_expiry
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -94,13 +98,21 @@ def resolve_user(
     when a group check will. With ``ASYNC_AUTH_IDENTITY_CACHE`` set, a valid
     cache entry answers instead.
     """
-    _mark_read(session)
-    cache = identity_cache()
-    if cache is not None:
-        user = cached_user(cache, session)
-        if user is not None:
-            return user
-    return _resolve(session, cache, can_set_cookie, with_permissions, with_groups)
+    options = _Options(can_set_cookie, with_permissions, with_groups, False)
+    return _resolve_until(session, options)[0]
+
+
+def resolve_user_until(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+    with_groups: bool = False,
+) -> tuple[UserType, datetime.datetime | None]:
+    """See resolve_user(); also when the session ends at the latest (None when
+    its engine cannot tell, or the user is anonymous)."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, True)
+    return _resolve_until(session, options)
 
 
 async def aresolve_user(
@@ -112,30 +124,69 @@ async def aresolve_user(
 ) -> UserType:
     """See resolve_user(). One thread hop at most; none for a session with no
     key, nor for a hit in an in-process or Redis identity cache."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, False)
+    return (await _aresolve_until(session, options))[0]
+
+
+async def aresolve_user_until(
+    session: SessionBase,
+    *,
+    can_set_cookie: bool = True,
+    with_permissions: bool = False,
+    with_groups: bool = False,
+) -> tuple[UserType, datetime.datetime | None]:
+    """See resolve_user_until(). In the same thread hop as aresolve_user()."""
+    options = _Options(can_set_cookie, with_permissions, with_groups, True)
+    return await _aresolve_until(session, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    can_set_cookie: bool
+    with_permissions: bool
+    with_groups: bool
+    #: Also say when the session ends (a socket's timer needs it).
+    with_expiry: bool
+
+
+Resolved = tuple["UserType", "datetime.datetime | None"]
+
+
+def _resolve_until(session: SessionBase, options: _Options) -> Resolved:
+    _mark_read(session)
+    cache = identity_cache()
+    if cache is not None:
+        entry = cached_identity(cache, session)
+        if entry is not None:
+            return entry.user, entry.expires_at
+    return _resolve(session, cache, options)
+
+
+async def _aresolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
     if not session_may_name_user(session):
-        return AnonymousUser()
+        return AnonymousUser(), None
     cache = identity_cache()
     reader = None if cache is None else redis_reader(cache)
     if cache is not None and (reader is not None or is_in_process(cache)):
         if reader is None:
-            lookup = Lookup(cached_user(cache, session))
+            lookup = Lookup.of(cached_identity(cache, session))
         else:
             lookup = await reader.acached_user(session)
         if lookup.user is not None:
-            return lookup.user
+            return lookup.user, lookup.expires_at
         # A miss: the thread goes straight to the database, and fills the
         # entry unless the cache just failed (that was logged; not tried twice).
         fill = None if lookup.failed else cache
-        return await sync_to_async(_resolve)(
-            session, fill, can_set_cookie, with_permissions, with_groups
-        )
-    return await sync_to_async(resolve_user)(
-        session,
-        can_set_cookie=can_set_cookie,
-        with_permissions=with_permissions,
-        with_groups=with_groups,
-    )
+        return await sync_to_async(_resolve)(session, fill, options)
+    kwargs = {
+        "can_set_cookie": options.can_set_cookie,
+        "with_permissions": options.with_permissions,
+        "with_groups": options.with_groups,
+    }
+    if options.with_expiry:
+        return await sync_to_async(resolve_user_until)(session, **kwargs)
+    return await sync_to_async(resolve_user)(session, **kwargs), None
 
 
 def _mark_read(session: SessionBase) -> None:
@@ -150,12 +201,8 @@ def _mark_read(session: SessionBase) -> None:
 
 
 def _resolve(
-    session: SessionBase,
-    cache: BaseCache | None,
-    can_set_cookie: bool,
-    with_permissions: bool,
-    with_groups: bool = False,
-) -> UserType:
+    session: SessionBase, cache: BaseCache | None, options: _Options
+) -> Resolved:
     """Ask Django's ``get_user()``; with an identity cache, fill its entry.
 
     An entry holds the permissions too, so they are loaded whenever it is
@@ -163,15 +210,56 @@ def _resolve(
     check one thread hop).
     """
     before = None if cache is None else stamp(cache, session)
-    holder = _SessionOnly(session if can_set_cookie else _KeyKept(session))
+    expiry = None if before is None else before.expires_at
+    if options.with_expiry and before is None:
+        expiry = load_with_expiry(session)
+    holder = _SessionOnly(session if options.can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
-    if with_permissions or cache is not None:
+    if options.with_permissions or cache is not None:
         load_permissions(user)
-    if with_groups:
+    if options.with_groups:
         load_group_names(user)
     if cache is not None:
         remember(cache, session, user, before)
-    return user
+    return user, (expiry if user.is_authenticated else None)
+
+
+class LazyUser(SimpleLazyObject):  # type: ignore[type-arg]
+    """The lazy ``request.user`` the middleware sets where it does not resolve eagerly.
+
+    Django's lazy object, marked as ours so that it can be filled without a
+    thread hop when the session names no user, and with the model permissions
+    in the same call when a permission check follows. It adds no attribute a
+    user model could have: everything else is the user's.
+    """
+
+    def __init__(self, session: SessionBase) -> None:
+        super().__init__(partial(resolve_user, session))
+        # In __dict__, as SimpleLazyObject keeps its function: setting an
+        # attribute on a lazy object would resolve it.
+        self.__dict__["_async_auth_session"] = session
+
+
+def _fill(lazy: LazyUser, preload: dict[str, bool]) -> None:
+    if lazy._wrapped is empty:
+        session = lazy.__dict__["_async_auth_session"]
+        lazy._wrapped = resolve_user(session, **preload)
+
+
+async def _afill(lazy: LazyUser, preload: dict[str, bool]) -> None:
+    if lazy._wrapped is empty:
+        session = lazy.__dict__["_async_auth_session"]
+        user = await aresolve_user(session, **preload)
+        if lazy._wrapped is empty:  # No one filled it while this awaited.
+            lazy._wrapped = user
+
+
+def _unwrapped(user: Any) -> UserType:
+    """A resolved plain lazy object's user; a ``LazyObject`` subclass stays, as it may add behaviour."""
+    if type(user) in (LazyUser, SimpleLazyObject):
+        user = user._wrapped
+    resolved: UserType = user
+    return resolved
 
 
 def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
@@ -182,19 +270,42 @@ def _missing_middleware(request: HttpRequest) -> ImproperlyConfigured:
     )
 
 
-def concrete_user(user: UserType) -> UserType:
-    """The user behind a lazy ``request.user``, resolved now; from sync code only.
+def settle_user(
+    request: HttpRequest, *, with_permissions: bool = False, with_groups: bool = False
+) -> UserType:
+    """Read ``request.user`` now, so that reading it later costs no query; return it.
 
-    A check resolves it before any hook runs, so that an ``async def`` hook run
-    with ``async_to_sync`` never meets a lazy user, whose first read would
-    query inside that event loop.
+    ``request.user`` is what decides, as in Django's sync code: a subclass of the
+    middleware or a middleware after it (django-otp's ``OTPMiddleware``) may
+    have replaced or re-wrapped it. Our lazy user is resolved (with its
+    permissions and groups when asked); any other lazy object is evaluated, as a read
+    would. A plain lazy object is then replaced by the user it holds.
     """
-    if isinstance(user, LazyObject):
-        if user._wrapped is empty:
-            user._setup()
-        wrapped: UserType = user._wrapped
-        return wrapped
-    return user
+    user: Any = request_user(request)
+    kind = type(user)  # isinstance() would read __class__, resolving a lazy object.
+    if issubclass(kind, LazyUser):
+        _fill(user, {"with_permissions": with_permissions, "with_groups": with_groups})
+    elif issubclass(kind, LazyObject) and user._wrapped is empty:
+        user._setup()
+    request.user = _unwrapped(user)
+    return request.user
+
+
+async def asettle_user(
+    request: HttpRequest, *, with_permissions: bool = False, with_groups: bool = False
+) -> UserType:
+    """See settle_user(). Our lazy user costs no thread hop when the session names
+    no user; any other lazy object is evaluated in a thread, since it may query."""
+    user: Any = request_user(request)
+    kind = type(user)  # isinstance() would read __class__, resolving a lazy object.
+    if issubclass(kind, LazyUser):
+        await _afill(
+            user, {"with_permissions": with_permissions, "with_groups": with_groups}
+        )
+    elif issubclass(kind, LazyObject) and user._wrapped is empty:
+        await sync_to_async(user._setup)()
+    request.user = _unwrapped(user)
+    return request.user
 
 
 def request_user(request: HttpRequest) -> UserType:
@@ -205,15 +316,19 @@ def request_user(request: HttpRequest) -> UserType:
 
 
 async def arequest_user(request: HttpRequest) -> UserType:
-    """See request_user(). Leaves ``request.user`` concrete, so sync code reads it freely.
+    """See request_user(). Leaves ``request.user`` resolved, so sync code reads it freely.
 
-    Under Django's own middleware ``request.user`` is a lazy object with a cache
-    of its own; replacing it with the user ``auser()`` resolved means one user
-    object (and one permission cache) per request, and no query from sync code.
+    It is ``request.user`` that is judged, as Django's mixins judge it, whoever
+    set it: never the result of a ``request.auser()`` that a middleware after
+    ours left unwrapped, which would strip its restriction. Under Django's own
+    middleware its lazy user is read in a thread and replaced by the user, so
+    sync code reads it without a query.
+
+    A request with ``auser()`` but no ``request.user`` (one built by hand, as
+    Django's own decorator tests build theirs) is judged by ``auser()``, as
+    Django's decorators judge it, and is left as it is.
     """
-    auser = getattr(request, "auser", None)
-    if auser is None:
-        raise _missing_middleware(request)
-    user: UserType = await auser()
-    request.user = user
-    return user
+    if not hasattr(request, "user") and hasattr(request, "auser"):
+        user: UserType = await request.auser()
+        return user
+    return await asettle_user(request)

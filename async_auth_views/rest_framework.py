@@ -6,8 +6,10 @@ DRF's names, attributes and answers, and subclass DRF's own classes:
 ``perms_map`` by method, the model from the view's ``queryset`` or
 ``get_queryset()``, 405 for a method ``perms_map`` does not name, and for
 object permissions a 404 to whoever may not read the object and a 403 to
-whoever may read but not change it. What differs is how they ask: through
-``async_auth_views.permissions.has_perms()``, which asks every backend
+whoever may read but not change it. What differs is how they ask: they are
+this library's API door, asking the login and permission rules of
+:mod:`async_auth_views.rules` (as the view mixins and decorators do), whose
+check, ``async_auth_views.permissions.has_perms()``, asks every backend
 (django-guardian's, django-rules', ...) and loads the user's model permissions
 with one statement where ``ModelBackend`` takes two, none when the middleware
 preloaded them for a view whose class sets ``preload_permissions = True``.
@@ -35,19 +37,41 @@ require_extra("rest_framework", "rest", __name__)
 
 from rest_framework import permissions as drf  # noqa: E402
 
-from .permissions import has_perms  # noqa: E402
+from . import rules  # noqa: E402
 
 if TYPE_CHECKING:
     from django.db.models import Model
 
+    from .resolver import UserType
+
+
+def _grants(
+    rule: rules.Rule,
+    hooks: type[rules.AccessHooks],
+    user: UserType,
+    name: str,
+    **attrs: Any,
+) -> bool:
+    """Whether ``rule`` grants ``user``, asked about a ``hooks`` owner carrying ``attrs``.
+
+    Sync: DRF runs permission classes in sync code (adrf, in its thread).
+    """
+    return rule.check(rules.owner_for(hooks, user, name, **attrs), user) is None
+
 
 class IsAuthenticated(drf.IsAuthenticated):  # type: ignore[misc]
-    """Allow authenticated users only: DRF's ``IsAuthenticated``.
+    """Allow authenticated users only: DRF's ``IsAuthenticated``, asking the login rule.
 
     Reading ``request.user`` costs no query under
     ``async_auth_views.middleware.AuthenticationMiddleware``: DRF's
     ``SessionAuthentication`` returns the user the middleware resolved.
     """
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user) and _grants(
+            rules.login, rules.AccessHooks, user, type(self).__name__
+        )
 
 
 class DjangoModelPermissions(drf.DjangoModelPermissions):  # type: ignore[misc]
@@ -58,14 +82,23 @@ class DjangoModelPermissions(drf.DjangoModelPermissions):  # type: ignore[misc]
     """
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        if not user or (not user.is_authenticated and self.authenticated_users_only):
+        user, name = request.user, type(self).__name__
+        if not user or (
+            self.authenticated_users_only
+            and not _grants(rules.login, rules.AccessHooks, user, name)
+        ):
             return False
         # DRF's DefaultRouter marks its root view so: it lists, it holds no model.
         if getattr(view, "_ignore_model_permissions", False):
             return True
         perms = self.get_required_permissions(request.method, _model(self, view))
-        return has_perms(user, perms)
+        return _grants(
+            rules.permissions,
+            rules.PermissionHooks,
+            user,
+            name,
+            permission_required=perms,
+        )
 
 
 class DjangoModelPermissionsOrAnonReadOnly(DjangoModelPermissions):
@@ -85,13 +118,20 @@ class DjangoObjectPermissions(DjangoModelPermissions, drf.DjangoObjectPermission
 
     def has_object_permission(self, request: Any, view: Any, obj: Model) -> bool:
         model = _model(self, view)
-        user = request.user
-        perms = self.get_required_object_permissions(request.method, model)
-        if has_perms(user, perms, obj):
+
+        def holds(method: str) -> bool:
+            return _grants(
+                rules.permissions,
+                rules.PermissionHooks,
+                request.user,
+                type(self).__name__,
+                permission_required=self.get_required_object_permissions(method, model),
+                get_permission_object=lambda: obj,
+            )
+
+        if holds(request.method):
             return True
-        if request.method in drf.SAFE_METHODS or not has_perms(
-            user, self.get_required_object_permissions("GET", model), obj
-        ):
+        if request.method in drf.SAFE_METHODS or not holds("GET"):
             raise Http404
         return False
 

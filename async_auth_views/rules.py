@@ -42,6 +42,9 @@ default hooks run in the event loop.
 
 A new door is therefore: a base class with ``access_user()`` and its answer to
 each refusal, and one line per rule (``rules.permissions.check(self, user)``).
+A door with no object of its own to carry the hooks (a function-view
+decorator, an API framework's permission class) builds one per check with
+``owner_for(PermissionHooks, user, "permission_required", permission_required=perms)``.
 A new rule is: a hooks class, a ``Rule`` with ``check()`` and ``acheck()``, and
 one line per door.
 """
@@ -52,7 +55,7 @@ import datetime
 import enum
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -469,6 +472,52 @@ def _group_names(names: Any, owner: object) -> tuple[str, ...]:
     return found
 
 
+# Owners for doors that have no object of their own.
+
+HooksT = TypeVar("HooksT", bound=AccessHooks)
+
+
+class _GivenUser:
+    """``access_user()`` is the user the door was given."""
+
+    _given_user: UserType
+
+    def access_user(self) -> UserType:
+        return self._given_user
+
+
+_owner_classes: dict[tuple[type[Any], str], type[Any]] = {}
+
+
+def _owner_class(hooks: type[Any], name: str) -> type[Any]:
+    key = (hooks, name)
+    if key not in _owner_classes:
+        _owner_classes[key] = type(name, (_GivenUser, hooks), {"__module__": __name__})
+    return _owner_classes[key]
+
+
+def owner_for(
+    hooks: type[HooksT], user: UserType, name: str, /, **attrs: Any
+) -> HooksT:
+    """An owner for a door with no object of its own (a decorator, an API permission class).
+
+    An instance of ``hooks`` whose ``access_user()`` is ``user``, carrying
+    ``attrs``: attributes (``permission_required="app.codename"``) or hooks
+    given as callables with no argument (``test_func=partial(func, user)``),
+    which the rule judges by their shape as it would a method (an ``async``
+    one is awaited in the event loop, a plain one may query and runs in the
+    check's thread hop). ``name`` is the class name the rule's error messages
+    use.
+    """
+    owner: Any = _owner_class(hooks, name)()
+    owner._given_user = user
+    for attr, value in attrs.items():
+        if not hasattr(owner, attr):
+            raise TypeError(f"{hooks.__name__} has no attribute or hook {attr!r}.")
+        setattr(owner, attr, value)
+    return owner  # type: ignore[no-any-return]
+
+
 #: The rules, one instance each: what a door asks.
 login = LoginRule()
 permissions = PermissionRule()
@@ -502,6 +551,7 @@ __all__ = [
     "answer",
     "groups",
     "login",
+    "owner_for",
     "passes_test",
     "permissions",
     "recent_login",

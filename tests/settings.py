@@ -11,8 +11,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "guardian",
+    # django-otp, a middleware that re-wraps request.user after ours.
+    "django_otp",
+    "django_otp.plugins.otp_static",
     "async_auth_views",
     "tests",
+    "tests.kin",
 ]
 
 MIDDLEWARE = [

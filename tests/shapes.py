@@ -136,3 +136,137 @@ SHAPES: dict[str, Callable[[Any], Any]] = {
     "async_callable_object": _AsyncCallable,
     "lambda": _lambda,
 }
+
+
+# Shapes of a function that takes the user: user_passes_test(test_func).
+
+
+class _Checks:
+    """Static, class and bound methods taking the user, sync and async."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def method(self, user: Any) -> Any:
+        _query("method")
+        return self.value
+
+    async def amethod(self, user: Any) -> Any:
+        await _aquery("async_method")
+        return self.value
+
+
+class _UserCallable(_Callable):
+    def __call__(self, user: Any) -> Any:  # type: ignore[override]
+        _query("callable_object")
+        return self.value
+
+
+class _AsyncUserCallable(_AsyncCallable):
+    async def __call__(self, user: Any) -> Any:  # type: ignore[override]
+        await _aquery("async_callable_object")
+        return self.value
+
+
+def _user_value(value: Any, user: Any) -> Any:
+    return _value(value, "partial")
+
+
+async def _auser_value(value: Any, user: Any) -> Any:
+    return await _avalue(value, "partial_of_async")
+
+
+def _user_def(value: Any) -> Callable[[Any], Any]:
+    def test_func(user: Any) -> Any:
+        _query("def")
+        return value
+
+    return test_func
+
+
+def _user_async_def(value: Any) -> Callable[[Any], Any]:
+    async def test_func(user: Any) -> Any:
+        await _aquery("async_def")
+        return value
+
+    return test_func
+
+
+def _user_async_def_returning_awaitable(value: Any) -> Callable[[Any], Any]:
+    async def test_func(user: Any) -> Any:
+        await _aquery("async_def_returning_awaitable")
+        return _avalue(value, "async_def_returning_awaitable")
+
+    return test_func
+
+
+def _user_def_returning_coroutine(value: Any) -> Callable[[Any], Any]:
+    def test_func(user: Any) -> Any:
+        _query("def_returning_coroutine")
+        return _avalue(value, "def_returning_coroutine")
+
+    return test_func
+
+
+def _user_static(value: Any) -> Callable[[Any], Any]:
+    class Holder:
+        @staticmethod
+        def test(user: Any) -> Any:
+            _query("staticmethod")
+            return value
+
+    return Holder.test
+
+
+def _user_async_static(value: Any) -> Callable[[Any], Any]:
+    class Holder:
+        @staticmethod
+        async def test(user: Any) -> Any:
+            await _aquery("async_staticmethod")
+            return value
+
+    return Holder.test
+
+
+def _user_classmethod(value: Any) -> Callable[[Any], Any]:
+    class Holder:
+        @classmethod
+        def test(cls, user: Any) -> Any:
+            _query("classmethod")
+            return value
+
+    return Holder.test
+
+
+def _user_async_classmethod(value: Any) -> Callable[[Any], Any]:
+    class Holder:
+        @classmethod
+        async def test(cls, user: Any) -> Any:
+            await _aquery("async_classmethod")
+            return value
+
+    return Holder.test
+
+
+#: ``TEST_FUNC_SHAPES[name](value)`` is a callable that, called with the user,
+#: finally returns ``value``, querying the database as its kind allows.
+TEST_FUNC_SHAPES: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
+    "def": _user_def,
+    "async_def": _user_async_def,
+    "async_def_returning_awaitable": _user_async_def_returning_awaitable,
+    "def_returning_coroutine": _user_def_returning_coroutine,
+    "partial": lambda value: functools.partial(_user_value, value),
+    "partial_of_async": lambda value: functools.partial(_auser_value, value),
+    "staticmethod": _user_static,
+    "async_staticmethod": _user_async_static,
+    "classmethod": _user_classmethod,
+    "async_classmethod": _user_async_classmethod,
+    "method": lambda value: _Checks(value).method,
+    "async_method": lambda value: _Checks(value).amethod,
+    "callable_object": _UserCallable,
+    "async_callable_object": _AsyncUserCallable,
+    "lambda": lambda value: lambda user: (_query("lambda"), value)[1],
+    "lambda_returning_coroutine": lambda value: (
+        lambda user: _avalue(value, "lambda_returning_coroutine")
+    ),
+}

@@ -352,13 +352,14 @@ class AuthenticationMiddlewareTests(UsersMixin, TestCase):
         msg = (
             "The Django authentication middleware requires session middleware to be "
             "installed. Edit your MIDDLEWARE setting to insert "
-            f"'{SESSION}' before '{OURS}'."
+            f"'{SESSION}' before 'django.contrib.auth.middleware."
+            f"AuthenticationMiddleware'. Here that is '{OURS}', which replaces it."
         )
         with self.assertRaisesMessage(ImproperlyConfigured, msg):
             AuthenticationMiddleware(sync_get_response)(HttpRequest())
 
     async def test_no_session_async(self):
-        msg = f"'{SESSION}' before '{OURS}'."
+        msg = f"Here that is '{OURS}', which replaces it."
         with self.assertRaisesMessage(ImproperlyConfigured, msg):
             await AuthenticationMiddleware(async_get_response)(HttpRequest())
 
@@ -382,11 +383,11 @@ class AuthenticationMiddlewareTests(UsersMixin, TestCase):
 @override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=[OURS])
 class NoSessionMiddlewareTests(TestCase):
     def test_request_fails(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, f"before '{OURS}'"):
+        with self.assertRaisesMessage(ImproperlyConfigured, f"Here that is '{OURS}'"):
             self.client.get("/whoami-sync/")
 
     async def test_request_fails_async(self):
-        with self.assertRaisesMessage(ImproperlyConfigured, f"before '{OURS}'"):
+        with self.assertRaisesMessage(ImproperlyConfigured, f"Here that is '{OURS}'"):
             await self.async_client.get("/whoami/")
 
 
@@ -839,7 +840,7 @@ class LazyPathTests(UsersMixin, TestCase):
         await self.async_client.aforce_login(self.user)
         data = (await self.async_client.get("/lazy/whoami/")).json()
         self.assertEqual(data["user"], "alice")
-        self.assertEqual(data["type"], "_LazyUser")
+        self.assertEqual(data["type"], "LazyUser")
         self.assertFalse(data["auser_is_user"])
 
     @override_settings(ASYNC_AUTH_LAZY_PATHS=[r"/lazy/", "("])

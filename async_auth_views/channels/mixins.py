@@ -13,6 +13,7 @@ Only async consumers are supported; a sync one is refused at class creation.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from io import BytesIO
@@ -26,12 +27,16 @@ from django.core.handlers.asgi import ASGIRequest
 from .. import rules
 from ..hooks import acall_hook, acall_hooks_then, is_overridden
 from ..redirects import login_redirect
-from ..resolver import UserType, aresolve_user
+from ..resolver import UserType, aresolve_user_until
 from ..rules import Refusal
+from ..session_engines import seconds_left
 from .middleware import can_set_cookie
 from .revocation import (
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHENTICATED,
+    EVERYONE_GROUP,
+    MIN_TICK,
+    renew_interval,
     revalidate_interval,
     saved_session,
     session_group,
@@ -53,6 +58,8 @@ _GUARDED = ("dispatch", "websocket_connect", "http_request")
 # Messages still handled after revocation: they end the consumer.
 _ENDING = ("websocket.disconnect", "http.disconnect")
 _REASONS = {CLOSE_UNAUTHENTICATED: "Session ended", CLOSE_FORBIDDEN: "Forbidden"}
+# Re-check this long after the session's expiry, so that the store sees it expired.
+_EXPIRY_MARGIN = 0.05
 
 _HttpAnswer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
@@ -85,6 +92,10 @@ class AccessMixin(rules.AccessHooks, _Base):
     _auth_groups: tuple[str, ...] = ()
     _auth_checked_at: float | None = None
     _auth_revoked: bool = False
+    #: When the session ends (``time.monotonic()``); None when its engine cannot tell.
+    _auth_deadline: float | None = None
+    _auth_timer: asyncio.Task[None] | None = None
+    _auth_lock: asyncio.Lock | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -171,12 +182,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         """Run the check (re-resolving the user first if ``reload``); errors refuse."""
         try:
             if reload:
-                cast(dict[str, Any], self.scope)["user"] = await aresolve_user(
-                    saved_session(self.scope["session"]),
-                    can_set_cookie=can_set_cookie(self.scope),
-                    with_permissions=self.preload_permissions,
-                    with_groups=self.preload_groups,
-                )
+                await self._areload()
             return bool(await self.check_access())
         except Exception:
             logger.exception("%s refused access: its check raised.", type(self))
@@ -193,18 +199,30 @@ class AccessMixin(rules.AccessHooks, _Base):
             logger.exception("%s could not refuse access cleanly.", type(self))
         raise StopConsumer
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        """Serve, then stop the socket's re-check timer however serving ended."""
+        try:
+            parent: Any = super()
+            return await parent.__call__(scope, receive, send)
+        finally:
+            self._astop_timer()
+
     async def websocket_connect(self, message: Any) -> None:
         """Check access before the handshake; accept only through the consumer's ``connect()``."""
         user = self._user()
         # Joining the groups before a fresh check leaves no moment in which a
-        # logout could be sent to groups this socket is not in yet.
-        reload = self.channel_layer is not None and user.is_authenticated
-        if reload:
+        # logout could be sent to groups this socket is not in yet. The fresh
+        # check also learns when the session expires.
+        reload = user.is_authenticated
+        if reload and self.channel_layer is not None:
             await self._ajoin_groups(user)
         if not await self._agranted(reload=reload):
             await self._aleave_groups()
             await self._arefuse()
         self._auth_checked_at = time.monotonic()
+        if reload:
+            self._auth_lock = asyncio.Lock()
+            self._auth_timer = asyncio.get_running_loop().create_task(self._awatch())
         parent: Any = super()
         await parent.websocket_connect(message)
 
@@ -218,20 +236,20 @@ class AccessMixin(rules.AccessHooks, _Base):
         await parent.http_request(message)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Serve nothing after revocation; without a channel layer, revalidate first."""
+        """Serve nothing after revocation; revalidate first when a re-check is due."""
         if self._auth_revoked and message["type"] not in _ENDING:
             return
         if (
             message["type"] == "websocket.receive"
-            and self.channel_layer is None
-            and self._auth_checked_at is not None
-            and time.monotonic() - self._auth_checked_at >= revalidate_interval()
+            and self._auth_timer is not None
+            and self._recheck_due(time.monotonic())
             and not await self._arevalidate()
         ):
             return
         await super().dispatch(message)
 
     async def websocket_disconnect(self, message: Any) -> None:
+        self._astop_timer()
         await self._aleave_groups()
         parent: Any = super()
         await parent.websocket_disconnect(message)
@@ -244,41 +262,120 @@ class AccessMixin(rules.AccessHooks, _Base):
         """Channel-layer handler: the user changed; re-resolve and re-check."""
         await self._arevalidate()
 
+    async def _areload(self) -> None:
+        """Re-resolve ``scope["user"]`` from the saved session; learn when it ends."""
+        scope = cast(dict[str, Any], self.scope)
+        scope["user"], expires_at = await aresolve_user_until(
+            saved_session(scope["session"]),
+            can_set_cookie=can_set_cookie(scope),
+            with_permissions=self.preload_permissions,
+            with_groups=self.preload_groups,
+        )
+        left = seconds_left(expires_at)
+        # A session still valid past its stored expiry (a signed cookie's
+        # set_expiry() is the browser's to enforce) is re-checked on the interval.
+        self._auth_deadline = (
+            None if left is None or left <= 0 else time.monotonic() + left
+        )
+
     async def _arevalidate(self) -> bool:
-        """Re-resolve the user from the saved session and re-run the check."""
-        if self._auth_revoked:
-            return False
-        before = self._user()
-        granted = await self._agranted(reload=True)
-        after = self._user()
-        if before.is_authenticated and (
-            not after.is_authenticated or after.pk != before.pk
-        ):
-            await self._arevoke(CLOSE_UNAUTHENTICATED)
-            return False
-        if not granted:
-            await self._arevoke(CLOSE_FORBIDDEN)
-            return False
-        self._auth_checked_at = time.monotonic()
-        return True
+        """Re-resolve the user from the saved session and re-run the check.
+
+        One at a time: a re-check that started before a change must not
+        finish after the one the change asked for and put the old user back.
+        """
+        if self._auth_lock is None:
+            self._auth_lock = asyncio.Lock()
+        async with self._auth_lock:
+            if self._auth_revoked:
+                return False
+            before = self._user()
+            granted = await self._agranted(reload=True)
+            after = self._user()
+            if before.is_authenticated and (
+                not after.is_authenticated or after.pk != before.pk
+            ):
+                await self._arevoke(CLOSE_UNAUTHENTICATED)
+                return False
+            if not granted:
+                await self._arevoke(CLOSE_FORBIDDEN)
+                return False
+            self._auth_checked_at = time.monotonic()
+            return True
 
     async def _arevoke(self, code: int) -> None:
         """Close the socket; nothing it receives from now on is served."""
         if self._auth_revoked:
             return
         self._auth_revoked = True
+        self._astop_timer()
         await self._aleave_groups()
         consumer: Any = self
         await consumer.close(code=code, reason=_REASONS.get(code))
 
+    def _recheck_due(self, now: float) -> bool:
+        """Whether the interval since the last check has passed, or the session expired."""
+        checked_at = self._auth_checked_at
+        interval = revalidate_interval(self.channel_layer is not None)
+        return (checked_at is not None and now - checked_at >= interval) or (
+            self._auth_deadline is not None
+            and now >= self._auth_deadline + _EXPIRY_MARGIN
+        )
+
+    async def _awatch(self) -> None:
+        """Re-check on the interval and at the session's expiry; keep the groups.
+
+        The timer that makes revocation independent of any one message: a
+        revocation lost by the channel layer (a full channel, an expired group
+        membership) is caught by the next re-check, and memberships are renewed
+        before the layer's ``group_expiry`` ends them.
+        """
+        interval = revalidate_interval(self.channel_layer is not None) or MIN_TICK
+        renew_every = renew_interval(self.channel_layer) if self._auth_groups else None
+        renewed_at = time.monotonic()
+        try:
+            while not self._auth_revoked:
+                wake = [(self._auth_checked_at or renewed_at) + interval]
+                if self._auth_deadline is not None:
+                    wake.append(self._auth_deadline + _EXPIRY_MARGIN)
+                if renew_every is not None:
+                    wake.append(renewed_at + renew_every)
+                await asyncio.sleep(max(min(wake) - time.monotonic(), 0))
+                now = time.monotonic()
+                if renew_every is not None and now >= renewed_at + renew_every:
+                    renewed_at = now
+                    await self._arenew_groups()
+                if self._recheck_due(now):
+                    await self._arevalidate()
+        except Exception:
+            # A timer that cannot re-check could no longer revoke: fail closed.
+            logger.exception("%s stopped re-checking its session.", type(self))
+            await self._arevoke(CLOSE_FORBIDDEN)
+
+    def _astop_timer(self) -> None:
+        timer, self._auth_timer = self._auth_timer, None
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
     async def _ajoin_groups(self, user: UserType) -> None:
         session_key = self.scope["session"].session_key
-        groups = [user_group(cast("Model", user))]
+        groups = [user_group(cast("Model", user)), EVERYONE_GROUP]
         if session_key:
             groups.append(session_group(session_key))
         self._auth_groups = tuple(groups)
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _arenew_groups(self) -> None:
+        """Join the groups again: ``group_add`` restarts their ``group_expiry``."""
+        try:
+            for group in self._auth_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            # The interval's re-checks still bound how late a revocation is.
+            logger.warning(
+                "%s could not renew its revocation groups.", type(self), exc_info=True
+            )
 
     async def _aleave_groups(self) -> None:
         groups, self._auth_groups = self._auth_groups, ()

@@ -1,19 +1,24 @@
 """Ending open sockets when their session or user changes, through the channel layer.
 
-A protected consumer joins two groups once it is past the access check: one
-for its session and one for its user. Receivers on Django's signals send to
-those groups with ``group_send``, so the message reaches the consumer in
-whichever process holds it (``InMemoryChannelLayer`` in one process,
-``channels_redis`` across processes):
+A protected consumer joins three groups once it is past the access check: one
+for its session, one for its user, and one for every protected socket. It
+reacts to the changes ``async_auth_views.changes`` reads from Django's signals
+(the same ones the identity cache reacts to), sent to those groups with
+``group_send``, so the message reaches the consumer in whichever process holds
+it (``InMemoryChannelLayer`` in one process, ``channels_redis`` across
+processes):
 
-- ``user_logged_out`` (``logout()`` and ``alogout()``): the session's sockets
-  are closed with ``CLOSE_UNAUTHENTICATED``;
-- ``post_save`` of the user model (password change, deactivation, any save):
-  the user's sockets re-resolve their session and re-run their check;
-- ``post_delete`` of the user model: the user's sockets are closed.
+- a session ended (``logout()``, its row deleted, replaced by a login): its
+  sockets are closed with ``CLOSE_UNAUTHENTICATED``;
+- a user changed (saved, groups or permissions changed, through any proxy or
+  child model): the user's sockets re-resolve their session and re-run their
+  check; a group's or a permission's rows changed: every socket does;
+- a user was deleted: the user's sockets are closed.
 
-With no channel layer configured, consumers revalidate on received messages
-instead (see ``revalidate_interval()``) and system check ``W101`` says so.
+A message can be lost (a group membership expired, a full channel, a layer
+that was down): so every socket also re-checks on its own, every
+``revalidate_interval()`` seconds, renews its group memberships before
+``group_expiry`` ends them, and re-checks when its session expires.
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ from asgiref.sync import async_to_sync
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_out
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+
+from ..changes import react
+from ..identity import user_pk_string
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -53,7 +58,13 @@ CLOSE_FORBIDDEN = 4403
 REVOKE = "async_auth.revoke"
 REVALIDATE = "async_auth.revalidate"
 
+#: The group every protected socket joins: "everyone changed" is sent to it.
+EVERYONE_GROUP = "async_auth.everyone"
+
 DEFAULT_REVALIDATE_INTERVAL = 5.0
+DEFAULT_REVALIDATE_INTERVAL_WITH_LAYER = 60.0
+#: The shortest time between two re-checks a socket makes on its own.
+MIN_TICK = 0.5
 
 # Tasks scheduled from a receiver called in the event loop's own thread, kept
 # referenced until done so that they are not garbage-collected half-way.
@@ -70,9 +81,18 @@ def session_group(session_key: str) -> str:
 
 
 def user_group(user: Model) -> str:
-    """The group of the sockets opened by this user, whatever their session."""
-    label = user._meta.label_lower
-    return "async_auth.user." + sha256(f"{label}:{user.pk}".encode()).hexdigest()
+    """The group of the sockets opened by this user, whatever their session.
+
+    Named after the user model and the user's primary key, so that an instance
+    of a proxy, a multi-table child or parent of the user model names the
+    same group as the user itself.
+    """
+    return _user_group(user_pk_string(user))
+
+
+def _user_group(user_pk: str) -> str:
+    label = settings.AUTH_USER_MODEL.lower()
+    return "async_auth.user." + sha256(f"{label}:{user_pk}".encode()).hexdigest()
 
 
 def saved_session(session: SessionBase) -> SessionBase:
@@ -82,18 +102,41 @@ def saved_session(session: SessionBase) -> SessionBase:
     return store
 
 
-def revalidate_interval() -> float:
-    """``ASYNC_AUTH_REVALIDATE_INTERVAL``: how often, at most, a socket with no
-    channel layer re-checks its session, in seconds (default 5)."""
-    interval = getattr(
-        settings, "ASYNC_AUTH_REVALIDATE_INTERVAL", DEFAULT_REVALIDATE_INTERVAL
+def revalidate_interval(with_layer: bool = False) -> float:
+    """``ASYNC_AUTH_REVALIDATE_INTERVAL``: how often a socket re-checks its session
+    on its own, in seconds.
+
+    The default is 5 without a channel layer (the only way a socket learns of a
+    change) and 60 with one (a backstop for a lost message). 0 re-checks
+    before every message received; the socket's own timer then re-checks
+    every ``MIN_TICK`` seconds.
+    """
+    default = (
+        DEFAULT_REVALIDATE_INTERVAL_WITH_LAYER
+        if with_layer
+        else DEFAULT_REVALIDATE_INTERVAL
     )
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+    interval = getattr(settings, "ASYNC_AUTH_REVALIDATE_INTERVAL", default)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, (int, float))
+        or not interval >= 0
+    ):
         raise ImproperlyConfigured(
-            "ASYNC_AUTH_REVALIDATE_INTERVAL must be a number of seconds, not "
-            f"{interval!r}."
+            "ASYNC_AUTH_REVALIDATE_INTERVAL must be a number of seconds, at least "
+            f"0, not {interval!r}."
         )
     return float(interval)
+
+
+def renew_interval(layer: Any) -> float | None:
+    """How often a socket renews its group memberships on ``layer``, in seconds:
+    half the layer's ``group_expiry``, so that a membership never expires while
+    the socket is open; None for a layer whose memberships do not expire."""
+    expiry = getattr(layer, "group_expiry", None)
+    if isinstance(expiry, bool) or not isinstance(expiry, (int, float)):
+        return None
+    return max(float(expiry) / 2, 0.05)
 
 
 def send_to_group(group: str, message: dict[str, Any]) -> None:
@@ -142,42 +185,41 @@ def revoke_user(user: Model) -> None:
 def revalidate_user(user: Model) -> None:
     """Make every protected socket of this user re-check its session and access.
 
-    Call it after changing users without signals (``QuerySet.update()``).
+    Call it after changing users without signals (``QuerySet.update()``). Any
+    instance naming the user will do: a proxy or multi-table child too.
     """
     send_to_group(user_group(user), {"type": REVALIDATE})
 
 
-def _logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
-    # Sent before the session is flushed: its key is still there. Channels'
-    # own logout(scope) sends no request, and has no key to give.
-    session = getattr(request, "session", None)
-    session_key = getattr(session, "session_key", None)
-    if session_key:
+def revalidate_everyone() -> None:
+    """Make every protected socket re-check its session and access.
+
+    Call it after changing groups or permissions without signals.
+    """
+    send_to_group(EVERYONE_GROUP, {"type": REVALIDATE})
+
+
+class _Sockets:
+    """The sockets' reactions to ``async_auth_views.changes``."""
+
+    def session_ended(self, session_key: str) -> None:
         revoke_session(session_key)
 
+    def session_changed(self, session_key: str) -> None:
+        send_to_group(session_group(session_key), {"type": REVALIDATE})
 
-def _user_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
-    # After commit, so that the revalidating socket reads the new row.
-    group = user_group(instance)
-    transaction.on_commit(
-        partial(send_to_group, group, {"type": REVALIDATE}), using=using
-    )
+    def user_changed(self, user_pk: str) -> None:
+        send_to_group(_user_group(user_pk), {"type": REVALIDATE})
 
+    def user_deleted(self, user_pk: str) -> None:
+        message = {"type": REVOKE, "code": CLOSE_UNAUTHENTICATED}
+        send_to_group(_user_group(user_pk), message)
 
-def _user_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
-    # The group is named now: Django clears instance.pk after the signal.
-    group = user_group(instance)
-    message = {"type": REVOKE, "code": CLOSE_UNAUTHENTICATED}
-    transaction.on_commit(partial(send_to_group, group, message), using=using)
+    def everyone_changed(self) -> None:
+        revalidate_everyone()
 
 
-user_logged_out.connect(_logged_out, dispatch_uid=f"{__name__}.logged_out")
-post_save.connect(
-    _user_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid=f"{__name__}.saved"
-)
-post_delete.connect(
-    _user_deleted, sender=settings.AUTH_USER_MODEL, dispatch_uid=f"{__name__}.deleted"
-)
+react("sockets", _Sockets())
 
 
 @checks.register()
@@ -191,7 +233,7 @@ def check_channel_layer(
         checks.Warning(
             "No channel layer is configured: sockets protected by "
             "async_auth_views.channels are closed after a logout, password change "
-            "or deactivation only when they next receive a message, at most "
+            "or deactivation only when they next re-check their session, up to "
             "ASYNC_AUTH_REVALIDATE_INTERVAL seconds late.",
             hint="Set CHANNEL_LAYERS (channels_redis for more than one process).",
             id="async_auth_views.W101",

@@ -101,7 +101,9 @@ class WebsocketAccessTests(ChannelsTestCase):
         with counting_hops() as hops:
             communicator, (connected, _) = await self.open(consumer)
         self.assertTrue(connected)
-        self.assertEqual(hops.count("resolve_user"), 2)  # middleware, then re-read
+        # The middleware, then the re-read (which also learns the expiry).
+        self.assertEqual(hops.count("resolve_user"), 1)
+        self.assertEqual(hops.count("resolve_user_until"), 1)
         self.assertNotIn("has_perms", hops)
         await communicator.disconnect()
 
@@ -353,7 +355,9 @@ class NewRuleConsumerTests(ChannelsTestCase):
         consumer = ws_consumer(GroupRequiredMixin, group_required="editors")
         with counting_hops() as hops:
             self.assertEqual(await self.outcome(consumer), "accepted")
-        self.assertEqual(hops.count("resolve_user"), 2)  # middleware, then re-read
+        # The middleware, then the re-read (which also learns the expiry).
+        self.assertEqual(hops.count("resolve_user"), 1)
+        self.assertEqual(hops.count("resolve_user_until"), 1)
         self.assertNotIn("in_any_group", hops)
 
     async def test_losing_the_group_closes_with_forbidden(self) -> None:

@@ -4,13 +4,18 @@ deletion and lost permissions close it within a second, and nothing after is ser
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from importlib import import_module
 from typing import Any, ClassVar
 
 from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.contrib.sessions.models import Session
 from django.core import checks
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from async_auth_views.channels import (
     CLOSE_FORBIDDEN,
@@ -23,6 +28,7 @@ from async_auth_views.channels import (
     revoke_session,
 )
 from async_auth_views.channels.revocation import check_channel_layer
+from tests.kin.models import Employee, ProxyGroup, ProxyUser, Team
 
 from .consumers import CONNECTED, ws_consumer
 from .support import ChannelsTestCase, cookie_of
@@ -30,7 +36,7 @@ from .support import ChannelsTestCase, cookie_of
 PERM = "auth.view_user"
 
 
-class RevocationTests(ChannelsTestCase):
+class SocketTestCase(ChannelsTestCase):
     async def open_accepted(
         self, consumer: type | None = None, headers: Any = None
     ) -> Any:
@@ -47,6 +53,8 @@ class RevocationTests(ChannelsTestCase):
         self.assertEqual(await communicator.receive_from(), "alice: still")
         await communicator.disconnect()
 
+
+class RevocationTests(SocketTestCase):
     async def test_sync_logout_closes(self) -> None:
         communicator = await self.open_accepted()
         response = await sync_to_async(self.client.post)("/logout/")
@@ -190,3 +198,199 @@ class NoChannelLayerTests(ChannelsTestCase):
             }
         ):
             self.assertEqual(check_channel_layer(), [])
+
+
+class KinRevocationTests(SocketTestCase):
+    """Changes through proxies and multi-table children reach open sockets."""
+
+    async def test_deactivation_through_a_proxy_closes(self) -> None:
+        communicator = await self.open_accepted()
+        alice = await ProxyUser.objects.aget(pk=self.user.pk)
+        alice.is_active = False
+        await alice.asave()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_password_change_through_a_proxy_closes(self) -> None:
+        communicator = await self.open_accepted()
+        alice = await ProxyUser.objects.aget(pk=self.user.pk)
+        alice.set_password("new")
+        await alice.asave()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_deletion_through_a_proxy_closes(self) -> None:
+        communicator = await self.open_accepted()
+        await (await ProxyUser.objects.aget(pk=self.user.pk)).adelete()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_deactivation_through_a_multi_table_child_closes(self) -> None:
+        await sync_to_async(Employee(user_ptr=self.user).save_base)(raw=True)
+        communicator = await self.open_accepted()
+        employee = await Employee.objects.aget(pk=self.user.pk)
+        employee.is_active = False
+        await employee.asave()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_revalidate_user_with_a_proxy_instance(self) -> None:
+        communicator = await self.open_accepted()
+        await User.objects.filter(pk=self.user.pk).aupdate(is_active=False)
+        alice = await ProxyUser.objects.aget(pk=self.user.pk)
+        await sync_to_async(revalidate_user)(alice)
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_revalidate_user_with_a_child_instance(self) -> None:
+        await sync_to_async(Employee(user_ptr=self.user).save_base)(raw=True)
+        communicator = await self.open_accepted()
+        await User.objects.filter(pk=self.user.pk).aupdate(is_active=False)
+        employee = await Employee.objects.aget(pk=self.user.pk)
+        await sync_to_async(revalidate_user)(employee)
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def open_with_permission(self) -> Any:
+        permission = await Permission.objects.aget(codename="view_user")
+        await self.user.user_permissions.aadd(permission)
+        return permission, await self.open_accepted(
+            ws_consumer(PermissionRequiredMixin, permission_required=PERM)
+        )
+
+    async def test_permission_removed_without_a_save_closes(self) -> None:
+        permission, communicator = await self.open_with_permission()
+        proxy = await ProxyUser.objects.aget(pk=self.user.pk)
+        await proxy.user_permissions.aremove(permission)
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_permission_removed_from_the_permission_side_closes(self) -> None:
+        permission, communicator = await self.open_with_permission()
+        await permission.user_set.aremove(self.user)
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def open_in_group(self) -> tuple[Team, Permission, Any]:
+        permission = await Permission.objects.aget(codename="view_user")
+        team = await Team.objects.acreate(name="readers")
+        await team.permissions.aadd(permission)
+        await self.user.groups.aadd(team)
+        communicator = await self.open_accepted(
+            ws_consumer(PermissionRequiredMixin, permission_required=PERM)
+        )
+        return team, permission, communicator
+
+    async def test_permission_removed_from_a_group_closes(self) -> None:
+        team, permission, communicator = await self.open_in_group()
+        await team.permissions.aremove(permission)
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_child_group_deleted_closes(self) -> None:
+        team, _, communicator = await self.open_in_group()
+        await team.adelete()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_proxy_group_deleted_closes(self) -> None:
+        team, _, communicator = await self.open_in_group()
+        await (await ProxyGroup.objects.aget(pk=team.pk)).adelete()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_removed_from_the_group_side_closes(self) -> None:
+        team, _, communicator = await self.open_in_group()
+        await team.user_set.aremove(self.user)
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+
+class SessionEndRevocationTests(SocketTestCase):
+    """Sessions that end without ``logout()`` close their sockets."""
+
+    async def test_session_row_deleted(self) -> None:
+        communicator = await self.open_accepted()
+        key = self.client.session.session_key
+        await Session.objects.filter(session_key=key).adelete()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_login_as_another_user_in_the_same_browser(self) -> None:
+        await sync_to_async(User.objects.create_user)("bob", password="bob-pass")
+        communicator = await self.open_accepted()
+        response = await sync_to_async(self.client.post)(
+            "/login/", {"username": "bob", "password": "bob-pass"}
+        )
+        self.assertEqual(response.status_code, 200)
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_alogin_as_another_user_in_the_same_browser(self) -> None:
+        await sync_to_async(User.objects.create_user)("bob", password="bob-pass")
+        communicator = await self.open_accepted()
+        self.async_client.cookies = self.client.cookies
+        response = await self.async_client.post(
+            "/alogin/", {"username": "bob", "password": "bob-pass"}
+        )
+        self.assertEqual(response.status_code, 200)
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_flush(self) -> None:
+        communicator = await self.open_accepted()
+        await sync_to_async(self.client.post)("/flush/")
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    async def test_cycle_key(self) -> None:
+        communicator = await self.open_accepted()
+        await sync_to_async(self.client.post)("/cycle/")
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+    def set_expiry(self, value: Any) -> None:
+        session = self.client.session
+        session.set_expiry(value)
+        session.save()
+
+    @override_settings(ASYNC_AUTH_REVALIDATE_INTERVAL=60)
+    async def test_expiry_closes_at_the_expiry(self) -> None:
+        expiry = timezone.now() + timedelta(seconds=1)
+        await sync_to_async(self.set_expiry)(expiry)
+        communicator = await self.open_accepted()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=2.0)
+        self.assertGreaterEqual(timezone.now(), expiry)
+
+    @override_settings(ASYNC_AUTH_REVALIDATE_INTERVAL=60)
+    async def test_an_expiry_extended_meanwhile_keeps_the_socket(self) -> None:
+        await sync_to_async(self.set_expiry)(timezone.now() + timedelta(seconds=1))
+        communicator = await self.open_accepted()
+        await sync_to_async(self.set_expiry)(None)
+        await asyncio.sleep(1.3)
+        await self.assert_still_open(communicator)
+
+
+@override_settings(
+    SESSION_ENGINE="django.contrib.sessions.backends.cache",
+    ASYNC_AUTH_REVALIDATE_INTERVAL=0.3,
+)
+class EngineWithoutSignalsTests(ChannelsTestCase):
+    """The ``cache`` engine sends no signal when a session is deleted: the
+    socket's own re-check closes it within the interval."""
+
+    async def test_session_deleted_from_the_cache(self) -> None:
+        key = await sync_to_async(lambda: self.client.session.session_key)()
+        # force_login saved the session in the engine of the time: log in again.
+        await sync_to_async(self.client.force_login)(self.user)
+        cookie = cookie_of(self.client)
+        communicator, (connected, _) = await self.open(
+            ws_consumer(LoginRequiredMixin), cookie
+        )
+        self.assertTrue(connected, key)
+        store = import_module(settings.SESSION_ENGINE).SessionStore(
+            self.client.cookies["sessionid"].value
+        )
+        await sync_to_async(store.delete)()
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=1.5)
+
+
+class GroupExpiryTests(SocketTestCase):
+    """A socket older than the layer's ``group_expiry`` still hears its logout."""
+
+    channel_layers: ClassVar[dict[str, Any]] = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": 1},
+        }
+    }
+
+    @override_settings(ASYNC_AUTH_REVALIDATE_INTERVAL=60)
+    async def test_logout_after_group_expiry_closes(self) -> None:
+        communicator = await self.open_accepted()
+        await asyncio.sleep(2.5)  # past group_expiry, and past its rounding
+        await sync_to_async(self.client.post)("/logout/")
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=0.5)

@@ -1,6 +1,8 @@
 """HTTP views that end or change a session, for the revocation tests and the e2e app."""
 
 from django.contrib.auth import (
+    aauthenticate,
+    alogin,
     alogout,
     authenticate,
     login,
@@ -29,6 +31,33 @@ def login_view(request):
         return HttpResponseBadRequest("bad credentials")
     login(request, user)
     return HttpResponse("logged in")
+
+
+@csrf_exempt
+async def alogin_view(request):
+    user = await aauthenticate(
+        request,
+        username=request.POST.get("username"),
+        password=request.POST.get("password"),
+    )
+    if user is None:
+        return HttpResponseBadRequest("bad credentials")
+    await alogin(request, user)
+    return HttpResponse("logged in")
+
+
+@csrf_exempt
+def flush_view(request):
+    """Ends the session without logout(), as a "forget me" page might."""
+    request.session.flush()
+    return HttpResponse("flushed")
+
+
+@csrf_exempt
+def cycle_view(request):
+    """Gives the session a new key, as after a privilege change."""
+    request.session.cycle_key()
+    return HttpResponse("cycled")
 
 
 @csrf_exempt
@@ -87,6 +116,9 @@ urlpatterns = [
     path("admin/<str:action>/<str:username>/", admin_view),
     path("whoami/", whoami_view),
     path("login/", login_view),
+    path("alogin/", alogin_view),
+    path("flush/", flush_view),
+    path("cycle/", cycle_view),
     path("logout/", logout_view),
     path("alogout/", alogout_view),
     path("password/", password_view),

@@ -8,11 +8,10 @@ the main suite's settings ``tests/compat/conftest.py`` leaves it uncollected.
 from tests.settings import *  # noqa: F403
 from tests.settings import INSTALLED_APPS, MIDDLEWARE
 
+# django-otp is in the main suite's settings already (tests/test_middleware_extension.py).
 INSTALLED_APPS = [
     *INSTALLED_APPS,
     "rules",
-    "django_otp",
-    "django_otp.plugins.otp_static",
     "allauth",
     "allauth.account",
     "rest_framework",

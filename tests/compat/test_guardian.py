@@ -119,7 +119,8 @@ class ObjectPermissionTests(TestCase):
         client.force_login(self.alice)
         baseline = cost_of(client, "get", "/plain/")
         for url, hops in [
-            ("async", ["PermissionRequiredMixin.has_permission"]),
+            # the sync get_permission_object() and the check, in one thread
+            ("async", ["acall_hooks_then.<locals>.in_thread"]),
             ("async-lookup", ["QuerySet.get", "has_perms"]),  # aget(), then the check
         ]:
             with self.subTest(url=url):

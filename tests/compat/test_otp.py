@@ -2,20 +2,20 @@
 their templates, for an OTP-verified user and an unverified one.
 
 ``OTPMiddleware`` wraps ``request.user`` in a lazy object and ``request.auser``
-in a function that awaits ours and then looks up the session's device. In an
-async view the user is read through ``await request.auser()`` (as our mixins and
-Django's async decorators do); the device is then looked up with Django's async
-ORM, and ``request.user`` is the verified user for sync code and templates.
+in a function that awaits ours and then looks up the session's device. On the
+async path our middleware reads that lazy user in a thread before the view
+(``AuthenticationMiddleware.aprocess_view()``), so sync code and templates
+read ``is_verified()`` freely; ``await request.auser()`` gives the same answer.
+The full matrix (sync and lazy paths, mixins, hooks) is in
+``tests/test_middleware_extension.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import SynchronousOnlyOperation
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.test import AsyncClient, TestCase, override_settings
@@ -59,15 +59,6 @@ TEMPLATES = [
         },
     }
 ]
-
-# Fails on main until the middleware's auser() returns the user it resolved
-# rather than whatever request.user holds by then (OTP's lazy wrapper, which
-# looks the device up synchronously, in the event loop): the
-# `extension-points` branch fixes it.
-NEEDS_EXTENSION_POINTS = pytest.mark.xfail(
-    strict=True,
-    reason="needs the extension-points branch: auser() must not read OTP's lazy request.user",
-)
 
 
 def _page(request: Any, user: Any) -> HttpResponse:
@@ -144,7 +135,6 @@ class OTPTests(TestCase):
                     b"view=False template=False request=False",
                 )
 
-    @NEEDS_EXTENSION_POINTS
     async def test_verified_user_in_async_views(self) -> None:
         for url in ASYNC_PAGES:
             self.assertEqual(
@@ -164,25 +154,21 @@ class OTPTests(TestCase):
         response = await (await self.client_for(verified=False)).get("/otp-required/")
         self.assertEqual(response.status_code, 302)
 
-    @NEEDS_EXTENSION_POINTS
     async def test_otp_required_serves_the_verified(self) -> None:
         response = await (await self.client_for(verified=True)).get("/otp-required/")
         self.assertEqual(response.content, b"verified only")
 
-    async def test_djangos_decorators_leave_otps_lazy_user_to_templates(self) -> None:
-        # login_required awaits request.auser() but leaves request.user as
-        # OTPMiddleware set it: a lazy object that looks the device up
-        # synchronously. A template reading it in the event loop raises; read
-        # the user with arequest_user() (or our mixins) instead.
-        client = await self.client_for(verified=True)
-        with self.assertRaises(SynchronousOnlyOperation):
-            await client.get("/login-required/")
+    async def test_djangos_decorators_for_the_verified(self) -> None:
+        # login_required awaits request.auser(); OTPMiddleware's lazy
+        # request.user was read in a thread before the view, so the template
+        # reads it too, without a query in the event loop.
+        content = await self.page("/login-required/", verified=True)
+        self.assertEqual(content, b"view=True template=True request=True")
 
     async def test_djangos_decorators_for_the_unverified(self) -> None:
         content = await self.page("/login-required/", verified=False)
         self.assertEqual(content, b"view=False template=False request=False")
 
-    @NEEDS_EXTENSION_POINTS
     async def test_a_device_of_another_user_does_not_verify(self) -> None:
         bob = await User.objects.acreate_user("bob", password="pw")
         device = await StaticDevice.objects.acreate(user=bob, name="b", confirmed=True)

@@ -1,4 +1,4 @@
-"""django-rules' predicates through our ``PermissionRequiredMixin``.
+"""django-rules' predicates through our ``PermissionRequiredMixin`` and ``permission_required``.
 
 rules' ``ObjectPermissionBackend`` has no async methods, so Django's
 ``ahas_perm()`` skips it (rules#199); our check asks it through its sync
@@ -11,12 +11,14 @@ from typing import Any
 
 import rules
 from asgiref.sync import sync_to_async
+from django.contrib.auth import decorators as django_decorators
 from django.contrib.auth.models import Group, User
 from django.http import HttpResponse
 from django.test import AsyncClient, TestCase, override_settings
 from django.urls import path
 from django.views import View
 
+from async_auth_views.decorators import permission_required
 from async_auth_views.mixins import PermissionRequiredMixin
 from tests.measure import cost_of
 from tests.models import Article
@@ -65,12 +67,30 @@ async def plain(request: Any) -> HttpResponse:
     return HttpResponse("plain")
 
 
+@permission_required("tests.add_article")
+async def publish(request: Any) -> HttpResponse:
+    return HttpResponse(f"publish as {request.user}")
+
+
+@permission_required("tests.add_article")
+def sync_publish(request: Any) -> HttpResponse:
+    return HttpResponse(f"publish as {request.user}")
+
+
+@django_decorators.permission_required("tests.add_article")
+async def django_publish(request: Any) -> HttpResponse:
+    return HttpResponse(f"publish as {request.user}")
+
+
 urlpatterns = [
     path("async/publish/", Publish.as_view()),
     path("sync/publish/", SyncPublish.as_view()),
     path("async/edit/<int:pk>/", Edit.as_view()),
     path("sync/edit/<int:pk>/", SyncEdit.as_view()),
     path("plain/", plain),
+    path("async/publish-fn/", publish),
+    path("sync/publish-fn/", sync_publish),
+    path("django/publish-fn/", django_publish),
 ]
 KINDS = ("sync", "async")
 
@@ -136,3 +156,25 @@ class RulesTests(TestCase):
                 # aget() of the object is Django's own hop; the check is one.
                 self.assertEqual(added[-1:], ["has_perms"])
                 self.assertEqual(added.count("has_perms"), 1)
+
+    async def test_decorated_function_views(self) -> None:
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                granted = await self.get(self.editor, f"/{kind}/publish-fn/")
+                self.assertEqual(granted.content, b"publish as editor")
+                refused = await self.get(self.reader, f"/{kind}/publish-fn/")
+                self.assertEqual(refused.url, f"/login/?next=/{kind}/publish-fn/")
+
+    async def test_djangos_async_decorator_refuses_what_rules_grants(self) -> None:
+        # rules#199, through Django's own decorator: the editor is sent to log in.
+        refused = await self.get(self.editor, "/django/publish-fn/")
+        self.assertEqual(refused.status_code, 302)
+
+    def test_the_decorator_costs_one_hop(self) -> None:
+        client = AsyncClient()
+        client.force_login(self.editor)
+        baseline = cost_of(client, "get", "/plain/")
+        cost = cost_of(client, "get", "/async/publish-fn/")
+        self.assertEqual(cost.response.status_code, 200)
+        added = [h for h in cost.hops if h not in baseline.hops]
+        self.assertEqual(added, ["has_perms"])
