@@ -22,6 +22,8 @@ from django.db import connections, router
 from django.db.models import QuerySet, Value
 from django.db.models.expressions import RawSQL
 
+from .hooks import result, verdict
+
 if TYPE_CHECKING:
     from .resolver import UserType
 
@@ -205,11 +207,20 @@ def _permission_names(lookup: dict[str, Any], source: str) -> QuerySet[Any]:
 
 
 def _holds(user: UserType, perms: tuple[str, ...], obj: Any, any_perm: bool) -> bool:
+    """The check itself, from sync code: each answer the user model gives, judged.
+
+    Django's ``has_perms()`` is ``all(self.has_perm(...))``: when the user model
+    keeps it, ``has_perm()`` is asked here, so that an ``async def has_perm()``
+    override is awaited rather than its coroutine counted as a grant.
+    """
     if obj is None:
         load_permissions(user)
-    if any_perm:
-        return any(user.has_perm(perm, obj) for perm in perms)
-    return bool(user.has_perms(perms, obj))
+    if any_perm or user.__class__.has_perms in _DJANGO_HAS_PERMS:
+        answers = (
+            verdict(result(user.has_perm(perm, obj)), user.has_perm) for perm in perms
+        )
+        return any(answers) if any_perm else all(answers)
+    return verdict(result(user.has_perms(perms, obj)), user.has_perms)
 
 
 def has_perms(

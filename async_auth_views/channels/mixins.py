@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 
 from .. import rules
-from ..hooks import acall_hook, acall_hooks_then, is_overridden
+from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user_until
 from ..rules import Refusal
@@ -183,7 +183,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         try:
             if reload:
                 await self._areload()
-            return bool(await self.check_access())
+            return verdict(await aresult(self.check_access()), self.check_access)
         except Exception:
             logger.exception("%s refused access: its check raised.", type(self))
             return False
