@@ -23,7 +23,7 @@ from django.core.cache.backends.redis import RedisCache, RedisSerializer
 from django.test import AsyncClient, TestCase, override_settings
 
 from async_auth_views.identity_redis import redis_reader
-from tests.channels.servers import redis_server
+from tests import servers
 from tests.measure import Cost, cost_of
 
 OUR_SESSION = "async_auth_views.middleware.SessionMiddleware"
@@ -62,7 +62,7 @@ class RedisIdentityCacheTests(TestCase):
     def setUpClass(cls) -> None:
         stack = ExitStack()
         cls.addClassCleanup(stack.close)
-        cls.url = stack.enter_context(redis_server())
+        cls.url = stack.enter_context(servers.redis()).url
         cls.redis = redis.Redis.from_url(cls.url)
         cls.addClassCleanup(cls.redis.close)
         # Before setUpTestData: saving users writes the tokens to this cache.
@@ -153,10 +153,10 @@ class RedisIdentityCacheTests(TestCase):
             self.assertIn("_resolve", miss.hops)
 
     def test_a_server_that_is_gone_is_a_miss_logged_once(self) -> None:
-        with redis_server() as url:
+        with servers.redis() as server:
             gone = {
                 **self.caches_setting(),
-                "identity": {"BACKEND": REDIS, "LOCATION": url},
+                "identity": {"BACKEND": REDIS, "LOCATION": server.url},
             }
         # The server has stopped: every read fails.
         with (
@@ -172,10 +172,10 @@ class RedisIdentityCacheTests(TestCase):
         self.assertIn("could not be read", logs.output[0])
 
     def test_a_failing_read_falls_back_and_permissions_still_apply(self) -> None:
-        with redis_server() as url:
+        with servers.redis() as server:
             gone = {
                 **self.caches_setting(),
-                "identity": {"BACKEND": REDIS, "LOCATION": url},
+                "identity": {"BACKEND": REDIS, "LOCATION": server.url},
             }
         self.alice.user_permissions.remove(self.permission)
         with self.settings(CACHES=gone), self.assertLogs("async_auth_views.identity"):
