@@ -22,6 +22,8 @@ from django.db import connections, router
 from django.db.models import QuerySet, Value
 from django.db.models.expressions import RawSQL
 
+from .hooks import is_async_callable, result, verdict
+
 if TYPE_CHECKING:
     from .resolver import UserType
 
@@ -120,6 +122,33 @@ def _permission_backends() -> list[object]:
     return [b for b in auth.get_backends() if hasattr(b, "has_perm")]
 
 
+def unawaited_async_method(backend: object) -> str | None:
+    """The name of ``backend``'s sync permission method that is ``async def``, if any.
+
+    Django's sync checks (``user.has_perm()``, the admin's
+    ``has_module_perms()``) call these without awaiting; the coroutine, which
+    is true, would grant every permission.
+    """
+    for name in ("has_perm", "has_module_perms"):
+        if is_async_callable(getattr(backend, name, None)):
+            return name
+    return None
+
+
+def _refuse_async_sync_methods() -> None:
+    """Fail the check when a backend's ``has_perm()`` is ``async def`` (see above)."""
+    for backend in _permission_backends():
+        name = unawaited_async_method(backend)
+        if name is not None:
+            cls = type(backend)
+            raise ImproperlyConfigured(
+                f"{cls.__module__}.{cls.__qualname__}.{name}() is async def: Django "
+                f"calls {name}() without awaiting it, and its coroutine, which is "
+                f"true, would grant every permission. Define {name}() with def, "
+                f"and a{name}() with async def."
+            )
+
+
 def answers_from_permission_cache(user: UserType) -> bool:
     """Whether ``user``'s model-permission checks read only ``user._perm_cache``.
 
@@ -205,11 +234,21 @@ def _permission_names(lookup: dict[str, Any], source: str) -> QuerySet[Any]:
 
 
 def _holds(user: UserType, perms: tuple[str, ...], obj: Any, any_perm: bool) -> bool:
+    """The check itself, from sync code: each answer the user model gives, judged.
+
+    Django's ``has_perms()`` is ``all(self.has_perm(...))``: when the user model
+    keeps it, ``has_perm()`` is asked here, so that an ``async def has_perm()``
+    override is awaited rather than its coroutine counted as a grant.
+    """
+    _refuse_async_sync_methods()
     if obj is None:
         load_permissions(user)
-    if any_perm:
-        return any(user.has_perm(perm, obj) for perm in perms)
-    return bool(user.has_perms(perms, obj))
+    if any_perm or user.__class__.has_perms in _DJANGO_HAS_PERMS:
+        answers = (
+            verdict(result(user.has_perm(perm, obj)), user.has_perm) for perm in perms
+        )
+        return any(answers) if any_perm else all(answers)
+    return verdict(result(user.has_perms(perms, obj)), user.has_perms)
 
 
 def has_perms(
