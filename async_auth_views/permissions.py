@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
@@ -135,8 +136,15 @@ def unawaited_async_method(backend: object) -> str | None:
     return None
 
 
+# AUTHENTICATION_BACKENDS values found free of such methods: checked once each.
+_backends_checked: set[tuple[str, ...]] = set()
+
+
 def _refuse_async_sync_methods() -> None:
     """Fail the check when a backend's ``has_perm()`` is ``async def`` (see above)."""
+    configured = tuple(settings.AUTHENTICATION_BACKENDS)
+    if configured in _backends_checked:
+        return
     for backend in _permission_backends():
         name = unawaited_async_method(backend)
         if name is not None:
@@ -147,6 +155,7 @@ def _refuse_async_sync_methods() -> None:
                 f"true, would grant every permission. Define {name}() with def, "
                 f"and a{name}() with async def."
             )
+    _backends_checked.add(configured)
 
 
 def answers_from_permission_cache(user: UserType) -> bool:
