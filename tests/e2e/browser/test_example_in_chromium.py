@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.servers import Server
+
 from ..example import PASSWORDS, manage
-from ..server import Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
