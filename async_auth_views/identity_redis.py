@@ -54,7 +54,8 @@ _CLIENT_OPTIONS = ("serializer", *_SYNC_ONLY_OPTIONS)
 #: KEYS: the entry, its pointer, the session's token, everyone's token. Returns
 #: nil when there is no entry, else the entry, the pointer, the token it points
 #: to and the other two (nil where a key is missing). Reads only: it runs on a
-#: read-only replica too.
+#: read-only replica too. It reads a key it was not given (the pointed-to
+#: token), which Redis allows outside Redis Cluster (not a RedisCache setup).
 _READ_ENTRY = """
 local entry = redis.call("GET", KEYS[1])
 if not entry then
