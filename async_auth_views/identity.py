@@ -159,7 +159,8 @@ def _tokens_creating(
 def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
     """The session's valid entry in ``cache``, or None for a miss. Never raises.
 
-    A cache that fails is a miss: the caller asks the database instead.
+    A cache that fails is a miss: the caller asks the database instead. A
+    Redis cache is read in one round trip (``identity_redis``), judged alike.
     """
     session_key = session.session_key
     if not session_key:
