@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.utils.decorators import classonlymethod
 
 from . import rules
 from .hooks import (
@@ -189,8 +190,16 @@ class AnonymousRequiredMixin(rules.AnonymousHooks, AccessMixin):
 
     For sign-up and login pages. ``authenticated_redirect_url`` defaults to
     ``settings.LOGIN_REDIRECT_URL``; override ``get_authenticated_redirect_url()``
-    (``def`` or ``async def``) to choose per request.
+    (``def`` or ``async def``) to choose per request. The view is exempt
+    from ``LoginRequiredMiddleware``, as ``login_not_required`` makes a view:
+    a page only anonymous users may see cannot require a login.
     """
+
+    @classonlymethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view: Any = super().as_view(**initkwargs)
+        view.login_required = False
+        return view
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(

@@ -74,11 +74,17 @@ class _KeyKept:
 
 
 def session_may_name_user(session: SessionBase) -> bool:
-    """Whether the session may name a user; False is certain and costs no I/O."""
+    """Whether the session may name a user; False is certain and costs no I/O.
+
+    A key with a NUL character names no stored session: Django never makes
+    one, and PostgreSQL refuses it in a query (``DataError``, a 500 on every
+    page, public ones included, where SQLite finds no row).
+    """
     loaded = getattr(session, "_session_cache", None)
     if loaded is not None:
         return SESSION_KEY in loaded
-    return session.session_key is not None
+    key = session.session_key
+    return key is not None and "\x00" not in key
 
 
 def resolve_user(
@@ -154,6 +160,8 @@ Resolved = tuple["UserType", "datetime.datetime | None"]
 
 def _resolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
+    if not session_may_name_user(session):
+        return AnonymousUser(), None
     cache = identity_cache()
     if cache is not None:
         entry = cached_identity(cache, session)

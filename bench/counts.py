@@ -1,7 +1,8 @@
 """Per-request SQL statements, new database connections and ``sync_to_async`` hops.
 
-Run in its own process per server's settings (``BENCH_IDENTITY_CACHE``), with
-Django's ``AsyncClient`` against the benchmark database::
+Run in its own process per server's settings (the environment ``bench/run.py``
+gives that server: database, pool, identity cache), with Django's
+``AsyncClient`` against the benchmark database::
 
     python counts.py SESSION_KEY /ceiling/ /ours/ ...
 
@@ -9,7 +10,8 @@ prints JSON: ``{path: {"authenticated"|"anonymous": {"sql", "connections",
 "hops", "hop_names"}}}``. Statements are counted on ``CursorWrapper`` rather
 than with ``CaptureQueriesContext``, which sees one thread's connection only,
 while the requests query from ``sync_to_async`` threads. Connections are closed
-before each request, as ``CONN_MAX_AGE = 0`` does after each request of a server.
+before each request, as ``CONN_MAX_AGE = 0`` does after each request of a server
+(with Django's connection pool, a "new connection" is one taken from the pool).
 
 Each path is requested ``REPEAT`` times and the last request is reported: the
 earlier ones fill Django's caches (content types, URL resolver) and, with
@@ -39,6 +41,8 @@ from django.db.backends.utils import CursorWrapper  # noqa: E402
 from django.test import AsyncClient  # noqa: E402
 
 REPEAT = 3
+#: Pages that answer anonymous visitors too (200, not the login redirect).
+PUBLIC = ("/bare/", "/ceiling/", "/plain-ours/", "/plain-django/")
 
 
 class Tally:
@@ -104,7 +108,7 @@ async def _one(path: str, cookie: str | None) -> dict[str, Any]:
     finally:
         Tally.active = False
     expected = 200 if cookie else 302
-    if path in ("/ceiling/", "/plain-ours/", "/plain-django/"):
+    if path in PUBLIC:
         expected = 200
     if response.status_code != expected:
         raise SystemExit(f"{path}: status {response.status_code}, expected {expected}")

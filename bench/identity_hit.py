@@ -41,7 +41,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
 from async_auth_views.resolver import aresolve_user  # noqa: E402
-from tests.channels.servers import redis_server  # noqa: E402
+from tests import servers  # noqa: E402
 
 
 def _commands(server: redis.Redis) -> dict[str, int]:
@@ -105,7 +105,8 @@ def main() -> None:
     alice.user_permissions.add(Permission.objects.get(codename="add_user"))
     locmem = "django.core.cache.backends.locmem.LocMemCache"
     try:
-        with redis_server() as url:
+        with servers.redis() as redis_server:
+            url = redis_server.url
             server = redis.Redis.from_url(url)
             backend = "django.core.cache.backends.redis.RedisCache"
             for name, identity, watched in (

@@ -1,18 +1,23 @@
-"""The uvicorn servers and the ``wrk`` runs, all on 127.0.0.1."""
+"""The uvicorn servers (started by ``tests.servers``) and the ``wrk`` runs, on 127.0.0.1."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import re
-import socket
 import subprocess
-import time
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.servers import Server
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -27,12 +32,6 @@ class Measurement:
     p99_ms: float
     errors: int
     cpu_ms: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def status(port: int, path: str, cookie: str | None) -> int:
@@ -51,58 +50,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Server:
-    """One uvicorn worker serving the benchmark project; a context manager that always stops it."""
+def serve(
+    python: str, env: dict[str, str], name: str, settings: dict[str, str]
+) -> Server:
+    """One uvicorn worker serving the benchmark project, started (and stopped,
+    as a context manager) by the project's one server mechanism."""
+    # Imported here: bench/run.py imports this module before it re-runs itself
+    # in its virtualenv, where mirakuru is installed.
+    sys.path.insert(0, str(BENCH.parent))  # the repository root
+    from tests.servers import uvicorn
 
-    def __init__(
-        self, python: str, env: dict[str, str], name: str, settings: dict[str, str]
-    ) -> None:
-        self.port = free_port()
-        self.name = name
-        self.log = (Path(env["BENCH_TMP"]) / f"uvicorn-{name}.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                python, "-m", "uvicorn", "project.asgi:application",
-                "--host", HOST, "--port", str(self.port), "--workers", "1",
-                "--no-access-log", "--log-level", "warning",
-            ],
-            cwd=BENCH, env={**env, **settings},
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def __enter__(self) -> Server:
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn ({self.name}) exited: see {self.log.name}")
-            try:
-                if status(self.port, "/ceiling/", None) == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"uvicorn ({self.name}) did not answer within 30 s")
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
+    return uvicorn(
+        "project.asgi:application",
+        cwd=BENCH,
+        settings=env["DJANGO_SETTINGS_MODULE"],
+        env={**env, **settings},
+        ready_path="/ceiling/",
+        options=["--workers", "1", "--no-access-log", "--log-level", "warning"],
+        log_path=Path(env["BENCH_TMP"]) / f"uvicorn-{name}.log",
+        python=python,
+    )
 
 
 def _ms(text: str) -> float:
@@ -112,27 +79,18 @@ def _ms(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
-def wrk(
-    server: Server, path: str, cookie: str | None, conns: int, seconds: int
-) -> Measurement:
-    """Drive ``path`` for ``seconds`` with ``conns`` connections from one wrk thread."""
-    args = [
-        "wrk",
-        "-t1",
-        f"-c{conns}",
-        f"-d{seconds}s",
-        "--timeout",
-        "10s",
-        "--latency",
-    ]
-    if cookie:
-        args += ["-H", f"Cookie: {cookie}"]
-    args.append(f"http://{HOST}:{server.port}{path}")
-    cpu_before = cpu_seconds(server.process.pid)
-    out = subprocess.run(
-        args, capture_output=True, text=True, timeout=seconds + 30, check=True
-    ).stdout
-    cpu = cpu_seconds(server.process.pid) - cpu_before
+@dataclass(frozen=True)
+class _Run:
+    """What one wrk process reported."""
+
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _parse(out: str) -> _Run:
     requests = re.search(r"(\d+) requests in", out)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
@@ -146,5 +104,64 @@ def wrk(
     errors = int(bad[1]) if bad else 0
     if sock:
         errors += sum(int(n) for n in sock.groups())
-    cpu_ms = cpu * 1000 / int(requests[1]) if int(requests[1]) else 0.0
-    return Measurement(float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors, cpu_ms)
+    return _Run(int(requests[1]), float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors)
+
+
+def _command(
+    server: Server, path: str, cookie: str | None, conns: int, seconds: int
+) -> list[str]:
+    args = [
+        "wrk",
+        "-t1",
+        f"-c{conns}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
+    if cookie:
+        args += ["-H", f"Cookie: {cookie}"]
+    return [*args, f"{server.url}{path}"]
+
+
+def wrk(
+    servers: Sequence[Server], path: str, cookie: str | None, conns: int, seconds: int
+) -> Measurement:
+    """Drive ``path`` for ``seconds`` with ``conns`` connections in all.
+
+    One wrk process (one thread) per server, run at the same time, each with
+    an equal share of the connections: requests spread over every process of
+    a multi-process deployment as a load balancer would spread them. The
+    throughput is the sum; the latency percentiles are the highest of the
+    processes' (wrk's histograms cannot be merged); the CPU time is that of
+    every server, divided by every request.
+    """
+    shares = [
+        conns // len(servers) + (i < conns % len(servers)) for i in range(len(servers))
+    ]
+    cpu_before = [cpu_seconds(server.pid) for server in servers]
+    processes = [
+        subprocess.Popen(
+            _command(server, path, cookie, share, seconds),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for server, share in zip(servers, shares, strict=True)
+    ]
+    outputs = []
+    for process in processes:
+        out, err = process.communicate(timeout=seconds + 30)
+        if process.returncode:
+            raise RuntimeError(f"wrk failed ({process.returncode}):\n{out}{err}")
+        outputs.append(out)
+    cpu = sum(cpu_seconds(s.pid) - b for s, b in zip(servers, cpu_before, strict=True))
+    runs = [_parse(out) for out in outputs]
+    requests = sum(run.requests for run in runs)
+    return Measurement(
+        rps=sum(run.rps for run in runs),
+        p50_ms=max(run.p50_ms for run in runs),
+        p99_ms=max(run.p99_ms for run in runs),
+        errors=sum(run.errors for run in runs),
+        cpu_ms=cpu * 1000 / requests if requests else 0.0,
+    )

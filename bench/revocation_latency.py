@@ -23,14 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from tests.channels.servers import (
-    login,
-    open_socket,
-    prepare_database,
-    redis_server,
-    serve,
-)
-from tests.e2e.server import Server
+from tests.channels.servers import login, open_socket, prepared_database, serve
+from tests.servers import Server, redis
 
 # async_auth_views.channels.CLOSE_UNAUTHENTICATED; importing it needs settings.
 CLOSE_UNAUTHENTICATED = 4401
@@ -77,31 +71,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=100)
     tries = parser.parse_args().tries
-    with tempfile.TemporaryDirectory() as tmp:
-        env = prepare_database(Path(tmp) / "db.sqlite3")
-        server = serve(env, Path(tmp) / "one.log")
-        try:
+    with tempfile.TemporaryDirectory() as tmp, prepared_database(Path(tmp)) as env:
+        with serve(env, Path(tmp) / "one.log") as server:
             _report(
                 "one process, InMemoryChannelLayer",
                 asyncio.run(_latencies(server, server, tries)),
             )
-        finally:
-            server.stop()
         if shutil.which("redis-server") is None:
             print("two processes, channels_redis: skipped (no redis-server on PATH)")
             return
-        with redis_server() as url:
-            redis_env = {**env, "E2E_REDIS_URL": url}
-            a = serve(redis_env, Path(tmp) / "a.log")
-            b = serve(redis_env, Path(tmp) / "b.log")
-            try:
+        with redis() as cache:
+            redis_env = {**env, "E2E_REDIS_URL": cache.url}
+            with (
+                serve(redis_env, Path(tmp) / "a.log") as a,
+                serve(redis_env, Path(tmp) / "b.log") as b,
+            ):
                 _report(
                     "two processes, channels_redis",
                     asyncio.run(_latencies(a, b, tries)),
                 )
-            finally:
-                a.stop()
-                b.stop()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example"
 VENV = ".venv-soak"
-REQUIREMENTS = ("-e", f"{ROOT}[channels,example]", "httpx", "websockets")
+REQUIREMENTS = (
+    "-e",
+    f"{ROOT}[channels,example]",
+    "httpx",
+    "websockets",
+    # tests.servers, which starts the server:
+    "mirakuru>=3.0",
+    "port-for>=0.7",
+)
 HOST = "127.0.0.1"
 PASSWORDS = {"alice": "alice-demo-pass", "bob": "bob-demo-pass"}
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -237,32 +244,12 @@ def open_sockets(pid: int, port: int) -> tuple[int, int]:
     return fds, established
 
 
-def snapshot(process: subprocess.Popen[bytes], snapshots: Path, n: int) -> Any:
-    process.send_signal(signal.SIGUSR1)
+def snapshot(pid: int, snapshots: Path, n: int) -> Any:
+    os.kill(pid, signal.SIGUSR1)
     done = snapshots / f"{n}.done"
     while not done.exists():
         time.sleep(0.05)
     return tracemalloc.Snapshot.load(str(snapshots / f"{n}.snapshot"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_answering(url: str, process: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    for _ in range(200):
-        if process.poll() is not None:
-            raise SystemExit("the server exited before answering")
-        try:
-            httpx.get(url + "/login/", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("the server did not answer within 20 s")
 
 
 def soak(args: argparse.Namespace) -> None:
@@ -277,40 +264,42 @@ def soak(args: argparse.Namespace) -> None:
     quiet = {"env": env, "check": True, "capture_output": True}
     subprocess.run([*manage, "migrate", "--noinput"], **quiet)  # type: ignore[call-overload]
     subprocess.run([*manage, "demo_users"], **quiet)  # type: ignore[call-overload]
-    port = free_port()
-    url = f"http://{HOST}:{port}"
     snapshots = work / "snapshots"
     snapshots.mkdir()
-    log = (work / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, __file__, "serve", str(port), str(snapshots)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_until_answering(url, process)
+    sys.path.insert(0, str(ROOT))
+    from tests.servers import answers_http, start
+
+    with start(
+        "the soaked example site",
+        lambda port: [sys.executable, __file__, "serve", str(port), snapshots],
+        url=lambda port: f"http://{HOST}:{port}",
+        ready=answers_http("/login/"),
+        log_path=work / "server.log",
+        env=env,
+    ) as server:
+        url, pid = server.url, server.pid
         warmup = min(10.0, args.duration / 6)
         print(f"Soaking {url} for {args.duration:.0f} s ({warmup:.0f} s warm-up) ...")
-        warm = Tally(process.pid)
+        warm = Tally(pid)
         asyncio.run(drive(url, warmup, args.clients, args.sockets, warm))
         # Taking a snapshot allocates (and the allocator keeps) several MiB:
         # RSS is read after the first and before the last, so both include it.
-        start = snapshot(process, snapshots, 0)
-        rss_start, cpu_start = rss_kib(process.pid), cpu_seconds(process.pid)
+        start_snapshot = snapshot(pid, snapshots, 0)
+        rss_start, cpu_start = rss_kib(pid), cpu_seconds(pid)
         began = time.monotonic()
-        tally = Tally(process.pid)
+        tally = Tally(pid)
         run = drive(url, args.duration - warmup, args.clients, args.sockets, tally)
         asyncio.run(run)
         elapsed = time.monotonic() - began
-        tally.server_cpu = cpu_seconds(process.pid) - cpu_start
+        tally.server_cpu = cpu_seconds(pid) - cpu_start
         time.sleep(1.0)  # let the server finish closing what the clients closed
-        rss_end = rss_kib(process.pid)
-        end = snapshot(process, snapshots, 1)
-        fds, established = open_sockets(process.pid, port)
-        crashed = process.poll()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    report(tally, elapsed, rss_start, rss_end, start, end, fds, established, args)
+        rss_end = rss_kib(pid)
+        end = snapshot(pid, snapshots, 1)
+        fds, established = open_sockets(pid, server.port)
+        crashed = server.process.poll()
+    report(
+        tally, elapsed, rss_start, rss_end, start_snapshot, end, fds, established, args
+    )
     log_text = (work / "server.log").read_text(errors="replace")
     # DEBUG is on in the example site: 403s are logged as warnings, with tracebacks.
     failures = [

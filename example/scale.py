@@ -8,7 +8,9 @@ layer. Logging out in a page served by one process closes the live panel of a
 page served by the other.
 
 ``postgresql`` and ``redis-server`` are installed from Debian's packages where
-missing (as root). Their data lives in temporary folders, deleted on Ctrl+C.
+missing (as root). The servers are started and stopped by the project's one
+mechanism, ``tests/servers.py``; PostgreSQL's data lives in a temporary folder,
+deleted on Ctrl+C; their logs stay in another, printed at start.
 """
 
 from __future__ import annotations
@@ -16,33 +18,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 EXAMPLE = Path(__file__).resolve().parent
-STARTUP_TIMEOUT = 30.0
+sys.path.insert(0, str(EXAMPLE.parent))  # the repository root, for tests.servers
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def postgresql_bin() -> Path | None:
-    """The newest installed PostgreSQL's bin folder (Debian's layout)."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
-        key=lambda path: int(path.parent.parent.name),
-    )
-    return found[-1].parent if found else None
+from tests.databases import create_database  # noqa: E402
+from tests.servers import postgresql, postgresql_bin, redis, uvicorn  # noqa: E402
 
 
 def install_missing() -> None:
@@ -62,72 +49,6 @@ def install_missing() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
-def wait_for(what: str, process: subprocess.Popen[bytes], ready: list[str]) -> None:
-    """Wait until the command ``ready`` succeeds; exit if ``process`` dies first."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while subprocess.run(ready, capture_output=True).returncode != 0:
-        if process.poll() is not None or time.monotonic() > deadline:
-            sys.exit(f"{what} did not start.")
-        time.sleep(0.2)
-
-
-@contextmanager
-def process(command: list[Any], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` for the duration of the block; terminate it after."""
-    child = subprocess.Popen(command, **kwargs)
-    try:
-        yield child
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-@contextmanager
-def postgresql() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (TCP only); yields its URL."""
-    bin_dir = postgresql_bin()
-    assert bin_dir is not None
-    # PostgreSQL refuses to run as root: root runs it as Debian's postgres user.
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = Path(tempfile.mkdtemp(prefix="example-postgresql-"))
-    try:
-        if as_owner:
-            shutil.chown(data, "postgres", "postgres")
-        initdb = [bin_dir / "initdb", "-D", data, "-U", "example", "--auth", "trust"]
-        initdb += ["--encoding", "UTF8", "--no-instructions"]
-        subprocess.run([*as_owner, *initdb], check=True, stdout=subprocess.DEVNULL)
-        port = str(free_port())
-        server = [bin_dir / "postgres", "-D", data, "-p", port]
-        server += ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]
-        server += ["-c", "log_min_messages=fatal"]  # quiet: no LOG lines
-        with process([*as_owner, *server], stdout=subprocess.DEVNULL) as running:
-            address = ["-h", "127.0.0.1", "-p", port, "-U", "example"]
-            ready = [bin_dir / "pg_isready", *address, "-d", "postgres"]
-            wait_for("PostgreSQL", running, ready)
-            subprocess.run([bin_dir / "createdb", *address, "example"], check=True)
-            print(f"PostgreSQL {bin_dir.parent.name} on 127.0.0.1:{port}")
-            yield f"postgresql://example@127.0.0.1:{port}/example"
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
-
-
-@contextmanager
-def redis() -> Iterator[str]:
-    """A throwaway redis-server on 127.0.0.1, saving nothing; yields its URL."""
-    port = str(free_port())
-    command = ["redis-server", "--bind", "127.0.0.1", "--port", port]
-    command += ["--save", "", "--appendonly", "no"]
-    with process(command, stdout=subprocess.DEVNULL) as running:
-        ping = ["redis-cli", "-h", "127.0.0.1", "-p", port, "ping"]
-        wait_for("redis-server", running, ping)
-        print(f"redis-server on 127.0.0.1:{port}")
-        yield f"redis://127.0.0.1:{port}/0"
-
-
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, EXAMPLE / "manage.py", *args], check=True, env=env)
 
@@ -137,27 +58,41 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     install_missing()
     first_port = int(os.environ.get("PORT", "8000"))
+    logs = Path(tempfile.mkdtemp(prefix="example-scale-"))
+    print(f"The servers' logs are in {logs}")
     with ExitStack() as stack:
+        database = stack.enter_context(postgresql(log_path=logs / "postgresql.log"))
+        print(f"{database.name} on 127.0.0.1:{database.port}")
+        cache = stack.enter_context(redis(log_path=logs / "redis.log"))
+        print(f"redis-server on 127.0.0.1:{cache.port}")
         env = {
-            **os.environ,
             "PYTHONPATH": str(EXAMPLE),
-            "EXAMPLE_DATABASE_URL": stack.enter_context(postgresql()),
-            "EXAMPLE_REDIS_URL": stack.enter_context(redis()),
+            "EXAMPLE_DATABASE_URL": create_database(database.url, "example"),
+            "EXAMPLE_REDIS_URL": cache.url,
         }
-        manage("migrate", "--noinput", "--verbosity", "0", env=env)
-        manage("demo_users", env={**env, "PORT": str(first_port)})
-        servers = []
-        for port in (first_port, first_port + 1):
-            command = [sys.executable, "-m", "uvicorn", "example_site.asgi:application"]
-            command += ["--host", "127.0.0.1", "--port", str(port)]
-            servers.append(stack.enter_context(process(command, cwd=EXAMPLE, env=env)))
+        manage("migrate", "--noinput", "--verbosity", "0", env={**os.environ, **env})
+        manage("demo_users", env={**os.environ, **env, "PORT": str(first_port)})
+        servers = [
+            stack.enter_context(
+                uvicorn(
+                    "example_site.asgi:application",
+                    cwd=EXAMPLE,
+                    settings="example_site.settings",
+                    env=env,
+                    ready_path="/login/",
+                    port=port,
+                    log_path=logs / f"uvicorn-{port}.log",
+                )
+            )
+            for port in (first_port, first_port + 1)
+        ]
         print(
-            f"Serving the example site on http://127.0.0.1:{first_port}/ and "
-            f"http://127.0.0.1:{first_port + 1}/ (Ctrl+C to stop)",
+            f"Serving the example site on {servers[0].url}/ and {servers[1].url}/ "
+            "(Ctrl+C to stop)",
             flush=True,
         )
         try:
-            while all(server.poll() is None for server in servers):
+            while all(server.process.poll() is None for server in servers):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass

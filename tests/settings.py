@@ -1,4 +1,10 @@
-"""Settings for the test suite: SQLite, database sessions, ModelBackend."""
+"""Settings for the test suite: SQLite (or PostgreSQL), database sessions, ModelBackend.
+
+``ASYNC_AUTH_TEST_DATABASE_URL`` (see ``tests/databases.py``) runs the suite on
+that PostgreSQL database, with psycopg 3, instead of SQLite in memory.
+"""
+
+from tests.databases import django_database, suite_database_url
 
 SECRET_KEY = "tests-secret-key-not-for-production"
 DEBUG = False
@@ -25,13 +31,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": ":memory:",
-        "TEST": {"NAME": None},
+if DATABASE_URL := suite_database_url():
+    DATABASES = {"default": django_database(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "TEST": {"NAME": None},
+        }
     }
-}
 
 ROOT_URLCONF = "tests.urls"
 LOGIN_URL = "/login/"

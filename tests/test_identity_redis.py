@@ -41,8 +41,8 @@ from django.utils import timezone
 
 from async_auth_views import identity
 from async_auth_views.identity_redis import redis_reader
+from tests import servers
 from tests import test_changes as changes
-from tests.channels.servers import redis_server
 from tests.measure import Cost, cost_of
 
 OUR_SESSION = "async_auth_views.middleware.SessionMiddleware"
@@ -111,7 +111,7 @@ class RedisIdentityCacheTests(TestCase):
     def setUpClass(cls) -> None:
         stack = ExitStack()
         cls.addClassCleanup(stack.close)
-        cls.url = stack.enter_context(redis_server())
+        cls.url = stack.enter_context(servers.redis()).url
         cls.redis = redis.Redis.from_url(cls.url)
         cls.addClassCleanup(cls.redis.close)
         # Before setUpTestData: saving users writes the tokens to this cache.
@@ -278,7 +278,8 @@ class RedisIdentityCacheTests(TestCase):
     def test_a_replica_is_read_with_the_script(self) -> None:
         # LOCATION naming a primary and a replica: Django reads from the
         # replica, read-only, which runs (and loads) the script too.
-        with redis_server() as replica_url:
+        with servers.redis() as replica_server:
+            replica_url = replica_server.url
             replica = redis.Redis.from_url(replica_url)
             self.addCleanup(replica.close)
             primary = self.redis.connection_pool.connection_kwargs
@@ -336,10 +337,10 @@ class RedisIdentityCacheTests(TestCase):
             self.assertIn("_resolve", miss.hops)
 
     def test_a_server_that_is_gone_is_a_miss_logged_once(self) -> None:
-        with redis_server() as url:
+        with servers.redis() as server:
             gone = {
                 **self.caches_setting(),
-                "identity": {"BACKEND": REDIS, "LOCATION": url},
+                "identity": {"BACKEND": REDIS, "LOCATION": server.url},
             }
         # The server has stopped: every read fails.
         with (
@@ -355,10 +356,10 @@ class RedisIdentityCacheTests(TestCase):
         self.assertIn("could not be read", logs.output[0])
 
     def test_a_failing_read_falls_back_and_permissions_still_apply(self) -> None:
-        with redis_server() as url:
+        with servers.redis() as server:
             gone = {
                 **self.caches_setting(),
-                "identity": {"BACKEND": REDIS, "LOCATION": url},
+                "identity": {"BACKEND": REDIS, "LOCATION": server.url},
             }
         self.alice.user_permissions.remove(self.permission)
         with self.settings(CACHES=gone), self.assertLogs("async_auth_views.identity"):
@@ -411,7 +412,7 @@ class OnRedis(TransactionTestCase):
     def setUpClass(cls) -> None:
         stack = ExitStack()
         cls.addClassCleanup(stack.close)
-        cls.url = stack.enter_context(redis_server())
+        cls.url = stack.enter_context(servers.redis()).url
         super().setUpClass()
 
     def identity_settings(self) -> dict[str, Any]:

@@ -70,6 +70,16 @@ class ResolveUserTests(TestCase):
         self.assertEqual(logged_in[SESSION_KEY], str(self.user.pk))  # loads it
         self.assertTrue(session_may_name_user(logged_in))
 
+    def test_a_key_with_a_nul_names_no_user_and_costs_no_query(self):
+        # Django never makes such a key; PostgreSQL refuses it in a query.
+        session = SessionStore("abc\x00\x01def123456")
+        self.assertFalse(session_may_name_user(session))
+        for resolve in (resolve_user, aresolve_user):
+            with self.subTest(resolve=resolve.__name__):
+                user, queries, hops = cost(resolve, session)
+                self.assertIsInstance(user, AnonymousUser)
+                self.assertEqual((queries, hops), (0, 0))
+
     def test_user_from_session(self):
         user, queries, hops = cost(resolve_user, self.logged_in_session())
         self.assertEqual(user, self.user)

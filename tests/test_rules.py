@@ -12,6 +12,9 @@ import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.middleware import (
+    LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
+)
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
@@ -21,6 +24,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from async_auth_views import rules
+from async_auth_views.middleware import LoginRequiredMiddleware
 from async_auth_views.mixins import (
     AnonymousRequiredMixin,
     GroupRequiredMixin,
@@ -133,6 +137,17 @@ class AnonymousRequiredTests(RuleTestCase):
             ImproperlyConfigured, "is missing the authenticated_redirect_url attribute"
         ):
             await self.outcome(view, self.alice)
+
+    def test_exempt_from_login_required_middleware(self) -> None:
+        # Else LoginRequiredMiddleware sends anonymous users from the sign-in page
+        # to the sign-in page. Django's middleware reads the same mark.
+        anonymous_only = view_class("sync", AnonymousRequiredMixin).as_view()
+        plain = view_class("sync").as_view()
+        for middleware in (LoginRequiredMiddleware, DjangoLoginRequiredMiddleware):
+            with self.subTest(middleware=middleware.__name__):
+                check = middleware(lambda request: None).process_view
+                self.assertIsNone(check(make_request(), anonymous_only, (), {}))
+                self.assertEqual(check(make_request(), plain, (), {}).status_code, 302)
 
 
 class GroupRequiredTests(RuleTestCase):

@@ -6,7 +6,8 @@ differ only where a real project using them would: Django's
 mixins and decorators and of django-async-extensions, this library's
 authentication middleware (behind Django's or its own ``SessionMiddleware``) in
 front of its own mixins. The ceiling (and any other path) runs behind Django's
-``SessionMiddleware`` only.
+``SessionMiddleware`` only, and ``/bare/`` behind no middleware at all: its
+thread hops are the ASGI handler's own, which every request pays.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ STACKS: dict[str, tuple[Middleware, ...]] = {
     # A page that needs no user, behind each full stack.
     "plain-ours": OURS_WITH_SESSIONS,
     "plain-django": DJANGOS,
+    # No middleware: what the ASGI handler itself costs.
+    "bare": (),
 }
 CEILING: tuple[Middleware, ...] = (DjangoSessionMiddleware,)
 

@@ -1,6 +1,7 @@
 """Migrate, switch SQLite to WAL, create a user with the two permissions; print a session key.
 
-Run as ``python -m project.setup_db`` with ``BENCH_DB`` set.
+Run as ``python -m project.setup_db`` with ``BENCH_DB`` (SQLite) or
+``BENCH_DATABASE_URL`` (PostgreSQL) set.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from project.views import PERMISSIONS  # noqa: E402
 
 def main() -> None:
     call_command("migrate", verbosity=0, interactive=False)
-    with connection.cursor() as cursor:
-        # WAL is a property of the file: it persists for every later connection.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        mode = cursor.fetchone()[0]
-    if mode != "wal":
-        raise SystemExit(f"SQLite refused WAL mode (got {mode!r}).")
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            # WAL is a property of the file: it persists for every later connection.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            mode = cursor.fetchone()[0]
+        if mode != "wal":
+            raise SystemExit(f"SQLite refused WAL mode (got {mode!r}).")
     user = User.objects.create_user("bench", password="bench")
     for perm in PERMISSIONS:
         app_label, codename = perm.split(".")

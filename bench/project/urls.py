@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("ceiling/", views.ceiling),
+    path("bare/", views.ceiling),
     path("ours/", views.Ours.as_view()),
     path("ours-sessions/", views.Ours.as_view()),
     path("plain-ours/", views.ceiling),

@@ -1,11 +1,14 @@
-"""Settings for the Channels end-to-end tests: servers and test share one SQLite file.
+"""Settings for the Channels end-to-end tests: servers and test share one database.
 
-``E2E_DB_PATH`` names the database file; ``E2E_REDIS_URL``, when set, makes the
+``E2E_DATABASE_URL`` names a PostgreSQL database (where the suite runs on
+PostgreSQL), else ``E2E_DB_PATH`` names a SQLite file; ``E2E_REDIS_URL``, when set, makes the
 channel layer channels_redis (for the cross-process test) instead of in-memory,
 and ``E2E_IDENTITY_CACHE=1`` with it turns on the identity cache, in Redis.
 """
 
 import os
+
+from tests.databases import django_database
 
 SECRET_KEY = "channels-e2e-secret-key-not-for-production"
 DEBUG = False
@@ -24,13 +27,16 @@ MIDDLEWARE = [
     "async_auth_views.middleware.AuthenticationMiddleware",
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("E2E_DB_PATH", "e2e.sqlite3"),
-        "OPTIONS": {"timeout": 20},
+if os.environ.get("E2E_DATABASE_URL"):
+    DATABASES = {"default": django_database(os.environ["E2E_DATABASE_URL"])}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("E2E_DB_PATH", "e2e.sqlite3"),
+            "OPTIONS": {"timeout": 20},
+        }
     }
-}
 
 ROOT_URLCONF = "tests.channels.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,15 +1,15 @@
-"""Real servers for the Channels end-to-end tests and the latency benchmark:
-uvicorn processes serving ``tests.channels.asgi_app`` on one SQLite file, and
-``redis-server`` for the cross-process channel layer."""
+"""The Channels end-to-end tests' servers and clients: uvicorn processes serving
+``tests.channels.asgi_app`` on one database, ``redis-server`` for the
+cross-process channel layer (both started by ``tests.servers``), and the
+browser's side: log in, post, open the protected socket."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +18,8 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.e2e.server import (
-    Server,
-    server_env,
-    start_uvicorn,
-    wait_until_answering,
-)
+from tests.databases import throwaway_database
+from tests.servers import Server, redis, uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.channels.asgi_app:application"
@@ -41,7 +37,7 @@ def run_django(*args: str, env: dict[str, str], settings: str = SETTINGS) -> str
     result = subprocess.run(
         [sys.executable, "-m", "django", *args],
         cwd=ROOT,
-        env=server_env(env, settings),
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": settings},
         capture_output=True,
         text=True,
         timeout=120,
@@ -51,18 +47,31 @@ def run_django(*args: str, env: dict[str, str], settings: str = SETTINGS) -> str
     return result.stdout
 
 
-def prepare_database(db_path: Path) -> dict[str, str]:
-    """Migrate a fresh SQLite file, create USERS, and return the servers' env."""
-    env = {"E2E_DB_PATH": str(db_path)}
-    run_django("migrate", "--noinput", env=env)
-    create = "; ".join(
-        f"User.objects.create_user({name!r}, password={password!r})"
-        for name, password in USERS.items()
-    )
-    run_django(
-        "shell", "-c", f"from django.contrib.auth.models import User; {create}", env=env
-    )
-    return env
+@contextmanager
+def prepared_database(directory: Path) -> Iterator[dict[str, str]]:
+    """A fresh database, migrated, with USERS; yields the servers' env.
+
+    On the suite's PostgreSQL server where it runs on one (dropped afterwards),
+    in a SQLite file in ``directory`` otherwise.
+    """
+    with throwaway_database("e2e") as url:
+        env = (
+            {"E2E_DATABASE_URL": url}
+            if url
+            else {"E2E_DB_PATH": str(directory / "db.sqlite3")}
+        )
+        run_django("migrate", "--noinput", env=env)
+        create = "; ".join(
+            f"User.objects.create_user({name!r}, password={password!r})"
+            for name, password in USERS.items()
+        )
+        run_django(
+            "shell",
+            "-c",
+            f"from django.contrib.auth.models import User; {create}",
+            env=env,
+        )
+        yield env
 
 
 def serve(
@@ -73,46 +82,15 @@ def serve(
     options: Sequence[str] = (),
 ) -> Server:
     """Start uvicorn (with ``options``) on a free port and wait until it answers."""
-    server = start_uvicorn(
-        app, cwd=ROOT, log_path=log_path, env=env, settings=settings, options=options
+    return uvicorn(
+        app,
+        cwd=ROOT,
+        settings=settings,
+        env=env,
+        ready_path="/whoami/",
+        options=options,
+        log_path=log_path,
     )
-    wait_until_answering(server, "/whoami/")
-    return server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway ``redis-server`` on a free port of 127.0.0.1; yields its URL."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise FileNotFoundError("redis-server is not on PATH")
-    port = _free_port()
-    command = [executable, "--port", str(port), "--bind", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextmanager
@@ -127,17 +105,10 @@ def two_processes_sharing_redis(
 
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
-    with redis_server() as url:
-        env = {**env, "E2E_REDIS_URL": url}
-        a = serve(env, logs / "a.log")
-        try:
-            b = serve(env, logs / "b.log")
-            try:
-                yield a, b
-            finally:
-                b.stop()
-        finally:
-            a.stop()
+    with redis(log_path=logs / "redis.log") as cache:
+        env = {**env, "E2E_REDIS_URL": cache.url}
+        with serve(env, logs / "a.log") as a, serve(env, logs / "b.log") as b:
+            yield a, b
 
 
 async def login(server: Server, username: str, password: str | None = None) -> str:

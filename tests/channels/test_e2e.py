@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED
-from tests.e2e.server import Server
+from tests.servers import Server
 
 from .servers import (
     closed_within,
     login,
     open_socket,
     post,
-    prepare_database,
+    prepared_database,
     serve,
     two_processes_sharing_redis,
 )
@@ -25,19 +25,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return prepare_database(tmp_path_factory.mktemp("channels-e2e") / "db.sqlite3")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with prepared_database(tmp_path_factory.mktemp("channels-e2e")) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
 def server(
     database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    server = serve(database, tmp_path_factory.mktemp("uvicorn") / "server.log")
-    try:
+    with serve(database, tmp_path_factory.mktemp("uvicorn") / "server.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED, LoginRequiredMixin
+from tests.servers import redis
 
-from .servers import redis_server
 from .support import ChannelsTestCase
 
 pytestmark = pytest.mark.skipif(
@@ -57,7 +57,7 @@ class RedisTestCase(ChannelsTestCase):
     def setUpClass(cls) -> None:
         super().setUpClass()
         stack = ExitStack()
-        url = stack.enter_context(redis_server())
+        url = stack.enter_context(redis()).url
         cls.addClassCleanup(stack.close)
         cls.channel_layers = {
             "default": {

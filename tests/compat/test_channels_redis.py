@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 from channels.layers import get_channel_layer
 
-from tests.channels.servers import redis_server
 from tests.compat.test_allauth import AllauthCase
+from tests.servers import redis
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,8 @@ def redis_url() -> Iterator[str]:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(reason)
         pytest.skip(reason)
-    with redis_server() as url:
-        yield url
+    with redis() as server:
+        yield server.url
 
 
 class RedisTests(AllauthCase):

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
+from tests.databases import throwaway_database
+from tests.servers import Server, uvicorn
+
 from . import example
-from .server import Server, StartServer, start_uvicorn, wait_until_answering
+
+
+class StartServer(Protocol):
+    """What the ``start_server`` fixture returns."""
+
+    def __call__(
+        self,
+        app: str,
+        *,
+        cwd: Path,
+        settings: str,
+        env: Mapping[str, str] | None = None,
+        ready_path: str = "/",
+    ) -> Server: ...
 
 
 @pytest.fixture(scope="module")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
     """Start uvicorn servers for this module; all are stopped when it is done.
 
-    ``start_server(app, cwd=..., env=None, settings=None, ready_path="/")``
-    serves ``app`` (``"module:attribute"``) on a free port of 127.0.0.1 from
-    ``cwd``, with ``env`` added to this process's environment and
-    ``DJANGO_SETTINGS_MODULE`` set to ``settings``; it returns the ``Server``
-    once ``ready_path`` answers.
+    ``start_server(app, cwd=..., settings=..., env=None, ready_path="/")``
+    serves ``app`` (``"module:attribute"``) from ``cwd`` with the Django
+    settings module ``settings`` and ``env`` added to this process's
+    environment; it returns the ``Server`` once ``ready_path`` answers.
     """
     servers: list[Server] = []
 
@@ -27,16 +43,20 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
         app: str,
         *,
         cwd: Path,
+        settings: str,
         env: Mapping[str, str] | None = None,
-        settings: str | None = None,
         ready_path: str = "/",
     ) -> Server:
         log_path = tmp_path_factory.mktemp("uvicorn") / "server.log"
-        server = start_uvicorn(
-            app, cwd=cwd, log_path=log_path, env=env, settings=settings
+        server = uvicorn(
+            app,
+            cwd=cwd,
+            settings=settings,
+            env=env,
+            ready_path=ready_path,
+            log_path=log_path,
         )
         servers.append(server)
-        wait_until_answering(server, ready_path)
         return server
 
     try:
@@ -47,12 +67,17 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
 
 
 @pytest.fixture(scope="module")
-def example_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A fresh SQLite database set up as ``run.py demo`` does; the site's env."""
-    env = example.site_env(tmp_path_factory.mktemp("example") / "db.sqlite3")
-    example.manage("migrate", "--noinput", env=env)
-    example.manage("demo_users", env=env)
-    return env
+def example_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A fresh database set up as ``run.py demo`` does; the site's env. On the
+    suite's PostgreSQL server where it runs on one, a SQLite file otherwise."""
+    with throwaway_database("example") as url:
+        if url is None:
+            env = example.site_env(tmp_path_factory.mktemp("example") / "db.sqlite3")
+        else:
+            env = example.site_env(database_url=url)
+        example.manage("migrate", "--noinput", env=env)
+        example.manage("demo_users", env=env)
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +90,3 @@ def example_site(start_server: StartServer, example_env: dict[str, str]) -> Serv
         settings=example.SETTINGS,
         ready_path="/login/",
     )
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the log of every server a failed test used to its report."""
-    report = yield
-    if report.failed:
-        for value in getattr(item, "funcargs", {}).values():
-            if isinstance(value, Server):
-                report.sections.append((f"uvicorn {value.app} log", value.log()))
-    return report

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.servers import Server
+
 from .example import PASSWORDS
-from .server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -16,21 +16,21 @@ import pytest
 from tests.channels.servers import (
     login,
     post,
-    prepare_database,
+    prepared_database,
     two_processes_sharing_redis,
 )
-from tests.e2e.server import Server
+from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    database = prepare_database(tmp_path_factory.mktemp("identity") / "db.sqlite3")
-    env = {**database, "E2E_IDENTITY_CACHE": "1"}
     logs = tmp_path_factory.mktemp("uvicorn-identity")
-    with two_processes_sharing_redis(env, logs) as servers:
-        yield servers
+    with prepared_database(logs) as database:
+        env = {**database, "E2E_IDENTITY_CACHE": "1"}
+        with two_processes_sharing_redis(env, logs) as servers:
+            yield servers
 
 
 async def get(server: Server, path: str, session_key: str) -> tuple[int, str]:

@@ -1,9 +1,10 @@
 """Real failing components for the fault-injection tests.
 
-Faults are injected where they happen in production: the SQLite connection the
-request uses refuses to read a table (as a locked, lost or corrupted database
-does), and authentication backends whose user or permission store is down.
-Nothing in the database layer is mocked.
+Faults are injected where they happen in production: the database refuses to
+read a table (as a locked, lost or corrupted database does), and
+authentication backends whose user or permission store is down. Nothing in the
+database layer is mocked: SQLite's authorizer denies the read, PostgreSQL
+answers with an error of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
-from django.db import connections
+from django.db import connections, transaction
 
 #: The faults switched on now, by name; see fault().
 FAULTS: set[str] = set()
@@ -42,12 +43,16 @@ def _allow(*args: Any) -> int:
 
 @contextmanager
 def refusing(*tables: str, using: str = "default") -> Iterator[None]:
-    """The real SQLite connection of this thread refuses to read ``tables``.
+    """The database refuses to read ``tables`` for the duration of the block.
 
     Every statement touching them raises ``DatabaseError`` ("access to
-    auth_user.id is prohibited"), prepared statements included.
+    auth_user... is prohibited"), prepared statements included.
     """
     connection = connections[using]
+    if connection.vendor == "postgresql":
+        with _postgresql_refusing(tables, using):
+            yield
+        return
     connection.ensure_connection()
     raw = connection.connection
 
@@ -61,6 +66,64 @@ def refusing(*tables: str, using: str = "default") -> Iterator[None]:
         yield
     finally:
         raw.set_authorizer(_allow)  # None needs Python 3.11+
+
+
+#: Views that shadow the refused tables, first on the search path: reading one
+#: raises, from PostgreSQL itself.
+_REFUSED_SCHEMA = "refused"
+_REFUSE_FUNCTION = f"""
+CREATE FUNCTION {_REFUSED_SCHEMA}.refuse(name text) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RAISE EXCEPTION 'access to % is prohibited', name;
+END
+$$
+"""
+
+
+@contextmanager
+def _postgresql_refusing(tables: tuple[str, ...], using: str) -> Iterator[None]:
+    """PostgreSQL's ``refusing()``.
+
+    In a test transaction (``TestCase``) the views and the search path live in
+    a savepoint, rolled back after the block, which also ends the transaction's
+    aborted state that the refused statement leaves, as autocommit would. In
+    autocommit (``TransactionTestCase``), where Channels' database calls close
+    the connection after each use, the database's own search path names the
+    views, so that a reopened connection is refused too; both are undone after.
+    """
+    connection = connections[using]
+    in_test_transaction = connection.in_atomic_block
+    path = f"{_REFUSED_SCHEMA}, public"
+    statements = [f"CREATE SCHEMA {_REFUSED_SCHEMA}", _REFUSE_FUNCTION]
+    statements += [
+        f"CREATE VIEW {_REFUSED_SCHEMA}.{table} AS SELECT * FROM public.{table} "
+        f"WHERE {_REFUSED_SCHEMA}.refuse('{table}')"
+        for table in tables
+    ]
+    statements.append(f"SET search_path = {path}")
+    database = connection.ops.quote_name(connection.settings_dict["NAME"])
+    if in_test_transaction:
+        with transaction.atomic(using=using):
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+            try:
+                yield
+            finally:
+                transaction.set_rollback(True, using=using)
+        return
+    statements.append(f"ALTER DATABASE {database} SET search_path = {path}")
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    try:
+        yield
+    finally:
+        with connections[using].cursor() as cursor:  # perhaps a new connection
+            cursor.execute(f"ALTER DATABASE {database} RESET search_path")
+            cursor.execute("RESET search_path")
+            cursor.execute(f"DROP SCHEMA {_REFUSED_SCHEMA} CASCADE")
 
 
 @asynccontextmanager

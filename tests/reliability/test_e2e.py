@@ -17,6 +17,7 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED
-from tests.channels.servers import post, prepare_database, run_django, serve
-from tests.e2e.server import Server
+from tests.channels.servers import post, prepared_database, run_django, serve
+from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
 
@@ -89,8 +90,9 @@ def permissions_of(username: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return prepare_database(tmp_path_factory.mktemp("reliability-e2e") / "db.sqlite3")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with prepared_database(tmp_path_factory.mktemp("reliability-e2e")) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +116,8 @@ def server(
     # debug mode would make the load tests several times slower.
     env = {**database, "PYTHONDEVMODE": ""}
     options = ["--no-access-log"]
-    server = serve(env, log_path, app=APP, settings=SETTINGS, options=options)
-    try:
+    with serve(env, log_path, app=APP, settings=SETTINGS, options=options) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def cookie(session_key: str | None) -> dict[str, str]:
@@ -269,28 +268,47 @@ def test_sockets_hear_only_their_own_user_and_revocation_closes_exactly_its_own(
 # Faults and bad input ---------------------------------------------------------
 
 
+@contextmanager
+def sessions_lost(database: dict[str, str]) -> Iterator[str]:
+    """The servers' session table is gone for the block; yields the cause the
+    server logs. The SQLite file is moved away (SQLite then creates an empty
+    one), or the PostgreSQL table renamed."""
+    if url := database.get("E2E_DATABASE_URL"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("ALTER TABLE django_session RENAME TO sessions_away")
+            try:
+                yield 'relation "django_session" does not exist'
+            finally:
+                connection.execute("ALTER TABLE sessions_away RENAME TO django_session")
+        return
+    db_path = Path(database["E2E_DB_PATH"])
+    away = db_path.with_suffix(".away")
+    os.replace(db_path, away)
+    try:
+        yield "no such table: django_session"
+    finally:
+        os.replace(away, db_path)  # over the empty file SQLite created
+
+
 def test_database_lost_between_requests_fails_closed(
     server: Server, database: dict[str, str], sessions: Sessions
 ) -> None:
-    """The database file disappears between two requests: the next request is a
+    """The session table disappears between two requests: the next request is a
     500 logged once with the cause, never the page; once it is back, served."""
-    db_path = Path(database["E2E_DB_PATH"])
-    away = db_path.with_suffix(".away")
     headers = cookie(sessions["u05"][1])
     with httpx.Client(base_url=server.url, headers=headers) as http:
         assert http.get("/me/").text == "user=u05"
         logged = server.log().count("Internal Server Error: /me/")
-        os.replace(db_path, away)
-        try:
+        with sessions_lost(database) as cause:
             lost = http.get("/me/")
-        finally:
-            os.replace(away, db_path)  # over the empty file SQLite created
         assert lost.status_code == 500
         assert "u05" not in lost.text
         time.sleep(0.2)  # the log line is flushed by another thread
         log = server.log()
         assert log.count("Internal Server Error: /me/") == logged + 1
-        assert "no such table: django_session" in log
+        assert cause in log
         back = http.get("/me/")
         assert (back.status_code, back.text) == (200, "user=u05")
 
