@@ -30,9 +30,12 @@ from django.conf import settings
 
 django.setup()
 # A file, not ":memory:": the miss that fills the entry runs in a thread.
-settings.DATABASES["default"]["NAME"] = os.path.join(
-    os.environ.get("TMPDIR", "/tmp"), f"identity-hit-{os.getpid()}.sqlite3"
-)
+settings.DATABASES["default"] = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": os.path.join(
+        os.environ.get("TMPDIR", "/tmp"), f"identity-hit-{os.getpid()}.sqlite3"
+    ),
+}
 
 import redis  # noqa: E402
 from django.contrib.auth.models import Permission, User  # noqa: E402
