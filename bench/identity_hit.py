@@ -24,18 +24,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.pop("TEST_DATABASE_URL", None)  # SQLite: tests.settings' default
 
 import django
 from django.conf import settings
 
 django.setup()
 # A file, not ":memory:": the miss that fills the entry runs in a thread.
-settings.DATABASES["default"] = {
-    "ENGINE": "django.db.backends.sqlite3",
-    "NAME": os.path.join(
-        os.environ.get("TMPDIR", "/tmp"), f"identity-hit-{os.getpid()}.sqlite3"
-    ),
-}
+settings.DATABASES["default"]["NAME"] = os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"identity-hit-{os.getpid()}.sqlite3"
+)
 
 import redis  # noqa: E402
 from django.contrib.auth.models import Permission, User  # noqa: E402
