@@ -14,6 +14,7 @@ Each command creates the virtualenv it needs (``.venv-demo``, ``.venv-tools``,
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -24,6 +25,10 @@ ROOT = Path(__file__).resolve().parent
 
 def _venv(name: str, *requirements: str, interpreter: str | None = None) -> Path:
     """Create ``ROOT/name`` with ``requirements`` installed; return its python.
+
+    ``requirements`` are ``pip install`` arguments, so ``"--group", "example"``
+    installs a dependency group of ``pyproject.toml`` (pip 25.1 or later: pip
+    is upgraded first).
 
     ``interpreter`` creates it with another Python than this one (Django 6
     needs 3.12 where ``python3`` is older).
@@ -46,14 +51,30 @@ def _venv(name: str, *requirements: str, interpreter: str | None = None) -> Path
 
 
 def _run(*args: object, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env)
-    if result.returncode:
-        sys.exit(result.returncode)
+    """Run a command to its end; exit with its code if it fails.
+
+    SIGTERM sent to this script (by a supervisor, a container, a script) is
+    passed on to the command, which then stops as on Ctrl+C; Ctrl+C reaches it
+    directly, as it shares the terminal's process group.
+    """
+    child = subprocess.Popen([str(a) for a in args], cwd=cwd, env=env)
+    previous = signal.signal(
+        signal.SIGTERM, lambda signum, _: child.send_signal(signum)
+    )
+    try:
+        try:
+            returncode = child.wait()
+        except KeyboardInterrupt:
+            returncode = child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if returncode:
+        sys.exit(returncode)
 
 
 def demo() -> None:
     """Serve the example site with uvicorn on 127.0.0.1:8000."""
-    python = _venv(".venv-demo", "-e", f"{ROOT}[channels,example]")
+    python = _venv(".venv-demo", "-e", f"{ROOT}[channels]", "--group", "example")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "example")}
     manage = ROOT / "example" / "manage.py"
     _run(python, manage, "migrate", "--noinput", "--verbosity", "0", env=env)
@@ -63,19 +84,20 @@ def demo() -> None:
     _run(
         python, "-m", "uvicorn", "example_site.asgi:application",
         "--host", "127.0.0.1", "--port", port,
+        "--lifespan", "off",  # Django's ASGI handler has no lifespan events
         cwd=ROOT / "example", env=env,
     )  # fmt: skip
 
 
 def scale() -> None:
     """Serve the example site on PostgreSQL and Redis with two uvicorn processes."""
-    python = _venv(".venv-scale", "-e", f"{ROOT}[channels,example,example-scale]")
+    python = _venv(".venv-scale", "-e", f"{ROOT}[channels]", "--group", "example-scale")
     _run(python, ROOT / "example" / "scale.py")
 
 
 def test() -> None:
     """Run tox; in CI (``CI=true``) a missing interpreter fails instead of skipping."""
-    python = _venv(".venv-tools", "tox>=4.20")
+    python = _venv(".venv-tools", "tox>=4.22")
     args = [python, "-m", "tox", "run"]
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         args.append("--skip-missing-interpreters=false")

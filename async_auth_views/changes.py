@@ -102,6 +102,42 @@ def _call(reactions: Any, change: str, args: tuple[str, ...]) -> None:
     getattr(reactions, change)(*args)
 
 
+# After a change that sends no signal -----------------------------------------
+
+
+def user_changed(user: Any, *, using: str | None = None) -> None:
+    """Tell the identity cache and the open sockets that ``user`` changed.
+
+    For what sends no signal: ``QuerySet.update()`` or raw SQL on users, and
+    ``QuerySet.delete()`` or ``bulk_create()`` on the tables of ``user.groups``
+    and ``user.user_permissions``. ``user`` is any instance naming the user
+    (a proxy, a child) or its primary key. Entries naming the user are stale
+    at once; the user's sockets re-check after the commit.
+    """
+    pk = user if isinstance(user, (str, int)) else identity.user_pk_string(user)
+    announce("user_changed", str(pk), using=using)
+
+
+def everyone_changed(*, using: str | None = None) -> None:
+    """Tell the identity cache and the open sockets that groups or permissions changed.
+
+    For what sends no signal: ``QuerySet.update()``, ``QuerySet.delete()`` or
+    ``bulk_create()`` on groups, permissions or the table of
+    ``Group.permissions``, or raw SQL. Every entry is stale at once; every
+    protected socket re-checks after the commit.
+    """
+    announce("everyone_changed", using=using)
+
+
+def session_ended(session_key: str) -> None:
+    """Tell the identity cache and the open sockets that a session ended.
+
+    For an engine that sends no signal (``cache``, ``file``) when you end a
+    session yourself, and for ``QuerySet.update()`` on session rows.
+    """
+    announce("session_ended", session_key, using=_session_alias())
+
+
 # Receivers ------------------------------------------------------------------
 
 
@@ -278,4 +314,12 @@ def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:
         connect_receivers()
 
 
-__all__ = ["Reactions", "announce", "connect_receivers", "react"]
+__all__ = [
+    "Reactions",
+    "announce",
+    "connect_receivers",
+    "everyone_changed",
+    "react",
+    "session_ended",
+    "user_changed",
+]

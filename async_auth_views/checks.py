@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 
 from .conf import lazy_paths
 from .identity import identity_cache, identity_timeout
+from .permissions import unawaited_async_method
 from .session_engines import limits
 
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -156,3 +157,26 @@ def check_session_engine(
             id="async_auth_views.W002",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def check_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Refuse a backend whose sync permission method is ``async def``: it would grant all."""
+    errors: list[checks.CheckMessage] = []
+    for path in getattr(settings, "AUTHENTICATION_BACKENDS", None) or []:
+        try:
+            backend = import_string(path)()
+        except Exception:
+            continue  # Django reports a backend it cannot load.
+        name = unawaited_async_method(backend)
+        if name is not None:
+            errors.append(
+                checks.Error(
+                    f"{path}.{name}() is async def: Django calls {name}() without "
+                    "awaiting it, and its coroutine, which is true, grants every "
+                    "permission.",
+                    hint=f"Define {name}() with def, and a{name}() with async def.",
+                    id="async_auth_views.E009",
+                )
+            )
+    return errors

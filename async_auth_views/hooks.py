@@ -94,27 +94,61 @@ async def acall_hook(hook: Callable[..., Any], *args: Any, inline: bool = False)
     return await aresult(await sync_to_async(hook)(*args))
 
 
+def verdict(value: Any, source: object) -> bool:
+    """The truth of ``value``, the final result of the check ``source``.
+
+    A check may answer with any value Django would judge by its truth (a bool,
+    a user, a queryset), except those that are true but answer nothing: a
+    generator or async generator (a ``yield`` left in the check),
+    ``NotImplemented``, a response (built where a bool was due), or a callable
+    (a method returned uncalled). Judged by their truth, each would grant
+    whatever the check meant; each raises ``TypeError`` instead, naming
+    ``source``, so the request fails closed.
+    """
+    if (
+        value is NotImplemented
+        or inspect.isgenerator(value)
+        or inspect.isasyncgen(value)
+        or inspect.isawaitable(value)
+        or callable(value)
+        or _is_response(value)
+    ):
+        name = getattr(source, "__qualname__", None) or str(source)
+        raise TypeError(
+            f"{name} returned {value!r}, which is no answer to an access check: "
+            "return True to grant or False to refuse."
+        )
+    return bool(value)
+
+
+def _is_response(value: object) -> bool:
+    # Not imported at module level: hooks must stay importable without settings.
+    from django.http import HttpResponseBase
+
+    return isinstance(value, HttpResponseBase)
+
+
 def truth_or_awaitable(hook: Callable[..., Any], *args: Any) -> Any:
-    """``bool`` of ``hook``'s result, or the awaitable it returned, still to be awaited.
+    """The verdict of ``hook``'s result, or the awaitable it returned, still to be awaited.
 
     Run in a thread, it judges a lazy result (a queryset) there, not in the
     event loop, and hands an awaitable back to the loop instead of blocking on it.
     """
     value = hook(*args)
-    return value if inspect.isawaitable(value) else bool(value)
+    return value if inspect.isawaitable(value) else verdict(value, hook)
 
 
 def truth(hook: Callable[..., Any], *args: Any) -> bool:
-    """Whether ``hook`` finally returns a true value, from sync code."""
-    return bool(call_hook(hook, *args))
+    """The verdict of what ``hook`` finally returns, from sync code."""
+    return verdict(call_hook(hook, *args), hook)
 
 
 async def atruth(hook: Callable[..., Any], *args: Any, inline: bool = False) -> bool:
     """See truth(). A sync hook runs in a thread, unless ``inline``."""
     if inline or is_async_callable(hook):
-        return bool(await aresult(hook(*args)))
+        return verdict(await aresult(hook(*args)), hook)
     outcome = await sync_to_async(truth_or_awaitable)(hook, *args)
-    return bool(await aresult(outcome))
+    return verdict(await aresult(outcome), hook)
 
 
 def is_overridden(owner: object, name: str, base: type) -> bool:

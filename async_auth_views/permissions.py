@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
@@ -21,6 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import QuerySet, Value
 from django.db.models.expressions import RawSQL
+
+from .hooks import is_async_callable, result, verdict
 
 if TYPE_CHECKING:
     from .resolver import UserType
@@ -120,6 +123,41 @@ def _permission_backends() -> list[object]:
     return [b for b in auth.get_backends() if hasattr(b, "has_perm")]
 
 
+def unawaited_async_method(backend: object) -> str | None:
+    """The name of ``backend``'s sync permission method that is ``async def``, if any.
+
+    Django's sync checks (``user.has_perm()``, the admin's
+    ``has_module_perms()``) call these without awaiting; the coroutine, which
+    is true, would grant every permission.
+    """
+    for name in ("has_perm", "has_module_perms"):
+        if is_async_callable(getattr(backend, name, None)):
+            return name
+    return None
+
+
+# AUTHENTICATION_BACKENDS values found free of such methods: checked once each.
+_backends_checked: set[tuple[str, ...]] = set()
+
+
+def _refuse_async_sync_methods() -> None:
+    """Fail the check when a backend's ``has_perm()`` is ``async def`` (see above)."""
+    configured = tuple(settings.AUTHENTICATION_BACKENDS)
+    if configured in _backends_checked:
+        return
+    for backend in _permission_backends():
+        name = unawaited_async_method(backend)
+        if name is not None:
+            cls = type(backend)
+            raise ImproperlyConfigured(
+                f"{cls.__module__}.{cls.__qualname__}.{name}() is async def: Django "
+                f"calls {name}() without awaiting it, and its coroutine, which is "
+                f"true, would grant every permission. Define {name}() with def, "
+                f"and a{name}() with async def."
+            )
+    _backends_checked.add(configured)
+
+
 def answers_from_permission_cache(user: UserType) -> bool:
     """Whether ``user``'s model-permission checks read only ``user._perm_cache``.
 
@@ -205,11 +243,21 @@ def _permission_names(lookup: dict[str, Any], source: str) -> QuerySet[Any]:
 
 
 def _holds(user: UserType, perms: tuple[str, ...], obj: Any, any_perm: bool) -> bool:
+    """The check itself, from sync code: each answer the user model gives, judged.
+
+    Django's ``has_perms()`` is ``all(self.has_perm(...))``: when the user model
+    keeps it, ``has_perm()`` is asked here, so that an ``async def has_perm()``
+    override is awaited rather than its coroutine counted as a grant.
+    """
+    _refuse_async_sync_methods()
     if obj is None:
         load_permissions(user)
-    if any_perm:
-        return any(user.has_perm(perm, obj) for perm in perms)
-    return bool(user.has_perms(perms, obj))
+    if any_perm or user.__class__.has_perms in _DJANGO_HAS_PERMS:
+        answers = (
+            verdict(result(user.has_perm(perm, obj)), user.has_perm) for perm in perms
+        )
+        return any(answers) if any_perm else all(answers)
+    return verdict(result(user.has_perms(perms, obj)), user.has_perms)
 
 
 def has_perms(

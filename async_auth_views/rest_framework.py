@@ -22,7 +22,7 @@ hop adrf already pays, queries included, and never in the event loop. An
 and, for a sync-only backend, a second thread; and a DRF view calls it without
 awaiting, so its coroutine, which is truthy, would grant every request.
 
-Installed with the ``rest`` extra: ``pip install async-auth-views[rest]``.
+Installed with the ``rest`` extra: ``pip install "async-auth-views[rest]"``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
-from rest_framework import permissions as drf
 
-from . import rules
+from .extras import require_extra
+
+require_extra("rest_framework", "rest", __name__)
+
+from rest_framework import permissions as drf  # noqa: E402
+
+from . import rules  # noqa: E402
 
 if TYPE_CHECKING:
     from django.db.models import Model

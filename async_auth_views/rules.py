@@ -75,6 +75,7 @@ from .hooks import (
     runs_in_loop,
     truth,
     truth_or_awaitable,
+    verdict,
 )
 from .permissions import ahas_perms, has_perms, permission_list, required_permissions
 
@@ -369,7 +370,7 @@ class PassesTestRule(Rule):
         else:
             # get_test_func() may query: it and its function share one hop.
             outcome = await sync_to_async(_test_in_thread)(owner)
-            passed = bool(await aresult(outcome))
+            passed = verdict(await aresult(outcome), "test_func()")
         return None if passed else refusal_for(user)
 
 

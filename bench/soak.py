@@ -45,7 +45,9 @@ EXAMPLE = ROOT / "example"
 VENV = ".venv-soak"
 REQUIREMENTS = (
     "-e",
-    f"{ROOT}[channels,example]",
+    f"{ROOT}[channels]",
+    "--group",
+    "example",
     "httpx",
     "websockets",
     # tests.servers, which starts the server:

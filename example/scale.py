@@ -80,6 +80,7 @@ def main() -> None:
                     settings="example_site.settings",
                     env=env,
                     ready_path="/login/",
+                    options=("--lifespan", "off"),  # Django has no lifespan events
                     port=port,
                     log_path=logs / f"uvicorn-{port}.log",
                 )

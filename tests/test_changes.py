@@ -17,7 +17,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
@@ -34,7 +34,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views import View
 
-from async_auth_views import identity
+from async_auth_views import changes, identity
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from async_auth_views.resolver import resolve_user
 from tests.channels import urls as channels_urls
@@ -238,6 +238,49 @@ class GroupAndPermissionKinTests(ChangeTestCase):
     def test_removing_a_member_through_a_child_group(self) -> None:
         Team.objects.get(pk=self.team.pk).user_set.remove(self.bob)
         self.assert_refused(self.key)
+
+
+class BulkChangeTests(ChangeTestCase):
+    """Bulk changes send no signal; one call tells the cache and the sockets.
+
+    ``QuerySet.delete()`` on the many-to-many tables of groups and permissions
+    and ``QuerySet.update()`` on users are what the docs list as not seen;
+    ``changes.user_changed()`` / ``everyone_changed()`` are what they name.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.bob = User.objects.create_user("bob")
+        self.team = Team.objects.create(name="editors")
+        self.team.permissions.add(self.permission)
+        self.key = self.login(self.bob)
+
+    def test_group_membership_deleted_in_bulk(self) -> None:
+        self.bob.groups.add(self.team)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+        User.groups.through.objects.filter(user_id=self.bob.pk).delete()
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))  # not seen
+        changes.user_changed(self.bob)
+        self.assert_refused(self.key)
+
+    def test_direct_permission_deleted_in_bulk(self) -> None:
+        self.bob.user_permissions.add(self.permission)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+        User.user_permissions.through.objects.filter(user_id=self.bob.pk).delete()
+        changes.user_changed(self.bob.pk)
+        self.assert_refused(self.key)
+
+    def test_group_permission_deleted_in_bulk(self) -> None:
+        self.bob.groups.add(self.team)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+        Group.permissions.through.objects.filter(group_id=self.team.pk).delete()
+        changes.everyone_changed()
+        self.assert_refused(self.key)
+
+    def test_user_deactivated_by_update(self) -> None:
+        User.objects.filter(pk=self.bob.pk).update(is_active=False)
+        changes.user_changed(ProxyUser.objects.get(pk=self.bob.pk))
+        self.assert_ended(self.key)
 
 
 class SessionEndedWithoutLogoutTests(ChangeTestCase):

@@ -9,6 +9,7 @@ from django.core import checks
 from django.test import SimpleTestCase, modify_settings, override_settings
 
 from async_auth_views.checks import (
+    check_backends,
     check_middleware,
     check_session_middleware,
     check_settings,
@@ -258,3 +259,30 @@ class SettingsCheckTests(SimpleTestCase):
     @override_settings(ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT="300")
     def test_e006_identity_cache_timeout_not_a_number(self):
         self.assertEqual(ids(check_settings()), ["async_auth_views.E006"])
+
+
+class BackendCheckTests(SimpleTestCase):
+    """E009: a backend's sync permission method is ``async def``."""
+
+    @override_settings(
+        AUTHENTICATION_BACKENDS=[
+            "django.contrib.auth.backends.ModelBackend",
+            "tests.test_permissions.AsyncOnlyBackend",
+        ]
+    )
+    def test_e009_async_has_perm(self):
+        errors = check_backends()
+        self.assertEqual([e.id for e in errors], ["async_auth_views.E009"])
+        self.assertIn(
+            "tests.test_permissions.AsyncOnlyBackend.has_perm()", errors[0].msg
+        )
+
+    @override_settings(
+        AUTHENTICATION_BACKENDS=[
+            "django.contrib.auth.backends.ModelBackend",
+            "guardian.backends.ObjectPermissionBackend",
+            "no.such.Backend",
+        ]
+    )
+    def test_sync_and_native_async_backends_pass(self):
+        self.assertEqual(check_backends(), [])

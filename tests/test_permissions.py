@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponse
 from django.test import TestCase, override_settings
 from django.utils.functional import SimpleLazyObject
@@ -347,3 +347,46 @@ class AnyAndGlobalPermissionTests(TestCase):
                 accept_global_perms=True,
             )
         self.assertEqual(hops, ["has_perms"])
+
+
+class AsyncOnlyBackend:
+    """A backend whose ``has_perm()`` is ``async def``: Django's sync path calls it
+    without awaiting, so its coroutine, which is true, would grant every permission."""
+
+    def authenticate(self, request: Any, **credentials: Any) -> None:
+        return None
+
+    def get_user(self, user_id: Any) -> None:
+        return None
+
+    async def has_perm(self, user: Any, perm: str, obj: Any = None) -> bool:
+        return False
+
+
+ASYNC_ONLY = "tests.test_permissions.AsyncOnlyBackend"
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[MODEL, ASYNC_ONLY])
+class AsyncOnlyBackendTests(TestCase):
+    """A backend with an ``async def has_perm()`` fails every check closed."""
+
+    def test_the_check_raises_instead_of_granting(self) -> None:
+        bob = User.objects.create_user("bob")
+        for obj in (None, Article(pk=1)):
+            with self.assertRaisesMessage(ImproperlyConfigured, "AsyncOnlyBackend"):
+                has_perms(bob, ["auth.delete_user"], obj)
+
+    async def test_the_async_check_raises_instead_of_granting(self) -> None:
+        bob = await User.objects.acreate(username="bob")
+        for obj in (None, Article(pk=1)):
+            with self.assertRaisesMessage(ImproperlyConfigured, "AsyncOnlyBackend"):
+                await ahas_perms(bob, ["auth.delete_user"], obj)
+
+    async def test_no_view_is_served(self) -> None:
+        bob = await User.objects.acreate(username="bob")
+        for kind in KINDS:
+            view = view_class(
+                kind, PermissionRequiredMixin, permission_required="auth.delete_user"
+            )
+            with self.subTest(kind=kind), self.assertRaises(ImproperlyConfigured):
+                await respond(view, make_request(bob))

@@ -6,8 +6,12 @@ Importing this package connects the revocation receivers; add
 process, including those that only serve HTTP.
 """
 
-from .middleware import AuthMiddleware, AuthMiddlewareStack
-from .mixins import (
+from ..extras import require_extra
+
+require_extra("channels", "channels", __name__)
+
+from .middleware import AuthMiddleware, AuthMiddlewareStack  # noqa: E402
+from .mixins import (  # noqa: E402
     AccessMixin,
     GroupRequiredMixin,
     LoginRequiredMixin,
@@ -16,7 +20,7 @@ from .mixins import (
     SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
-from .revocation import (
+from .revocation import (  # noqa: E402
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHENTICATED,
     revalidate_user,

@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 
 from .. import rules
-from ..hooks import acall_hook, acall_hooks_then, is_overridden
+from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user_until
 from ..rules import Refusal
@@ -92,6 +92,8 @@ class AccessMixin(rules.AccessHooks, _Base):
     _auth_groups: tuple[str, ...] = ()
     _auth_checked_at: float | None = None
     _auth_revoked: bool = False
+    #: Answering a refusal: its own handshake or response may be sent.
+    _auth_refusing: bool = False
     #: When the session ends (``time.monotonic()``); None when its engine cannot tell.
     _auth_deadline: float | None = None
     _auth_timer: asyncio.Task[None] | None = None
@@ -183,12 +185,39 @@ class AccessMixin(rules.AccessHooks, _Base):
         try:
             if reload:
                 await self._areload()
-            return bool(await self.check_access())
+            return verdict(await aresult(self.check_access()), self.check_access)
         except Exception:
             logger.exception("%s refused access: its check raised.", type(self))
             return False
 
+    async def accept(self, *args: Any, **kwargs: Any) -> None:
+        """Accept the handshake, only once the check granted (or to answer a refusal)."""
+        self._require_check("handshake")
+        parent: Any = super()
+        await parent.accept(*args, **kwargs)
+
+    async def send_headers(self, *args: Any, **kwargs: Any) -> None:
+        """Start the response, only once the check granted (or to answer a refusal)."""
+        self._require_check("response")
+        parent: Any = super()
+        await parent.send_headers(*args, **kwargs)
+
+    def _require_check(self, what: str) -> None:
+        """Refuse to serve when the check never ran.
+
+        A ``websocket_connect()`` or ``http_request()`` that overrides the
+        mixin's without calling ``super()`` skips the check, and would serve.
+        """
+        if self._auth_checked_at is None and not self._auth_refusing:
+            name = type(self).__name__
+            raise ImproperlyConfigured(
+                f"{name} sent its {what} before its access check ran: a "
+                f"websocket_connect(), http_request() or dispatch() that {name} "
+                "overrides must call super()."
+            )
+
     async def _arefuse(self) -> None:
+        self._auth_refusing = True
         try:
             await acall_hook(
                 self.handle_no_permission,

@@ -12,8 +12,15 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import alogout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.auth import alogout, get_user_model
+from django.contrib.auth.views import LogoutView
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views.generic import ListView, UpdateView
@@ -40,7 +47,31 @@ class Dashboard(LoginRequiredMixin, AsyncView):
         return render(request, "demo/dashboard.html", context)
 
 
-class Secret(LoginRequiredMixin, PermissionRequiredMixin, AsyncView):
+class SaysWhoMay(PermissionRequiredMixin):
+    """The 403 page names the users who hold the permission, or says nobody does.
+
+    ``handle_no_permission()`` runs in the event loop on async views: this one
+    queries, so it is ``async def``. Its message is the 403 page's hint.
+    """
+
+    async def handle_no_permission(self) -> HttpResponseBase:
+        if not self.request.user.is_authenticated:
+            return super().handle_no_permission()
+        perms = self.get_permission_required()
+        obj = await sync_to_async(self.get_permission_object)()
+        users = get_user_model().objects.filter(is_active=True).order_by("username")
+        allowed = [user async for user in users if await ahas_perms(user, perms, obj)]
+        needed = " and ".join(perms) + (f" on {obj}" if obj is not None else "")
+        if not allowed:
+            raise PermissionDenied(f"No demo user holds {needed}.")
+        names = " and ".join(user.get_username() for user in allowed)
+        raise PermissionDenied(
+            f"Log in as {names} to see it: only {names} "
+            f"{'holds' if len(allowed) == 1 else 'hold'} {needed}."
+        )
+
+
+class Secret(LoginRequiredMixin, SaysWhoMay, AsyncView):
     """Anonymous users are sent to log in; users without the permission get 403."""
 
     permission_required = "demo.read_secret"
@@ -61,7 +92,7 @@ class BookList(LoginRequiredMixin, AsyncViewMixin, ListView):
         )
 
 
-class BookEdit(LoginRequiredMixin, PermissionRequiredMixin, AsyncViewMixin, UpdateView):
+class BookEdit(LoginRequiredMixin, SaysWhoMay, AsyncViewMixin, UpdateView):
     """An object permission: django-guardian grants ``demo.change_book`` per book.
 
     The sync ``get_permission_object()`` and the permission check run together
@@ -78,9 +109,16 @@ class BookEdit(LoginRequiredMixin, PermissionRequiredMixin, AsyncViewMixin, Upda
 
 
 class LogoutEverywhere(LoginRequiredMixin, AsyncView):
-    """End all of the user's sessions, on every device, and close their sockets."""
+    """End all of the user's sessions, on every device, and close their sockets.
 
-    http_method_names = ("post",)
+    GET shows the button. A visitor whose session has already ended is sent
+    to log in with no ``next``: coming back here would end the new session.
+    """
+
+    redirect_field_name = None
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "demo/logout_everywhere.html")
 
     async def post(self, request: HttpRequest) -> HttpResponse:
         user = request.user
@@ -89,3 +127,18 @@ class LogoutEverywhere(LoginRequiredMixin, AsyncView):
         revoke_user(user)
         await alogout(request)
         return HttpResponseRedirect(settings.LOGOUT_REDIRECT_URL)
+
+
+class Logout(LogoutView):
+    """Django's ``LogoutView``, which answers GET with its button, not a 405."""
+
+    http_method_names = ("get", "post", "options")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "registration/logout.html")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form opened before the user logged in or out elsewhere in this browser
+    (which rotates the CSRF token): say so, instead of Django's debug page."""
+    return render(request, "403_csrf.html", status=403)

@@ -94,6 +94,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 ANONYMOUS_USER_NAME = None  # no guardian row for anonymous visitors
 
+# A form posted with a stale CSRF token gets the demo's page, not Django's debug page.
+CSRF_FAILURE_VIEW = "demo.views.csrf_failure"
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -104,6 +107,14 @@ USE_I18N = True
 USE_TZ = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Django's console logging, with refused requests on one line each.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"forbidden": {"()": "example_site.log.ForbiddenWithoutTraceback"}},
+    "loggers": {"django.request": {"filters": ["forbidden"]}},
+}
 
 # The live panel's revocations travel through the channel layer: in memory for
 # one process, Redis for several.

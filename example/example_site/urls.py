@@ -1,6 +1,5 @@
 from django.contrib.auth.views import (
     LoginView,
-    LogoutView,
     PasswordChangeDoneView,
     PasswordChangeView,
 )
@@ -14,7 +13,7 @@ urlpatterns = [
     path("books/<int:pk>/edit/", views.BookEdit.as_view(), name="book_edit"),
     path("secret/", views.Secret.as_view(), name="secret"),
     path("login/", LoginView.as_view(), name="login"),
-    path("logout/", LogoutView.as_view(), name="logout"),
+    path("logout/", views.Logout.as_view(), name="logout"),
     path(
         "logout/everywhere/",
         views.LogoutEverywhere.as_view(),

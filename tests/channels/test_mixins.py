@@ -249,6 +249,40 @@ class ClassCreationTests(ChannelsTestCase):
             type("Late", (AsyncWebsocketConsumer, LoginRequiredMixin), {})
 
 
+class OverriddenEntryPointTests(ChannelsTestCase):
+    """A consumer that overrides the method the check runs in, without
+    ``super()``, is never served: the handshake or response it sends raises."""
+
+    async def test_websocket_connect_overridden_without_super(self) -> None:
+        async def websocket_connect(self: Any, message: Any) -> None:
+            await self.accept()
+
+        for user_headers in ([], None):
+            consumer = ws_consumer(
+                UserPassesTestMixin,
+                test_func=lambda self: False,
+                websocket_connect=websocket_connect,
+            )
+            with (
+                self.subTest(anonymous=user_headers == []),
+                self.assertRaisesMessage(
+                    ImproperlyConfigured, "before its access check"
+                ),
+            ):
+                await self.open(consumer, user_headers)
+
+    async def test_http_request_overridden_without_super(self) -> None:
+        async def http_request(self: Any, message: Any) -> None:
+            await self.send_response(200, b"secret")
+
+        consumer = http_consumer(LoginRequiredMixin, http_request=http_request)
+        communicator = HttpCommunicator(
+            app(consumer), "GET", "/page/", headers=[(b"host", b"testserver")]
+        )
+        with self.assertRaisesMessage(ImproperlyConfigured, "before its access check"):
+            await communicator.get_response()
+
+
 class HttpAccessTests(ChannelsTestCase):
     async def get(self, consumer: type, headers: Any = None) -> dict[str, Any]:
         headers = self.cookie if headers is None else headers

@@ -17,6 +17,7 @@ from django.core import checks
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from async_auth_views import changes
 from async_auth_views.channels import (
     CLOSE_FORBIDDEN,
     CLOSE_UNAUTHENTICATED,
@@ -245,6 +246,26 @@ class KinRevocationTests(SocketTestCase):
         await sync_to_async(revalidate_user)(employee)
         await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
 
+    async def test_staff_and_superuser_flags_cleared_through_a_proxy_close(
+        self,
+    ) -> None:
+        from async_auth_views.channels import (
+            StaffuserRequiredMixin,
+            SuperuserRequiredMixin,
+        )
+
+        for mixin, flag in (
+            (StaffuserRequiredMixin, "is_staff"),
+            (SuperuserRequiredMixin, "is_superuser"),
+        ):
+            with self.subTest(flag=flag):
+                await User.objects.filter(pk=self.user.pk).aupdate(**{flag: True})
+                communicator = await self.open_accepted(ws_consumer(mixin))
+                alice = await ProxyUser.objects.aget(pk=self.user.pk)
+                setattr(alice, flag, False)
+                await alice.asave()
+                await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
     async def open_with_permission(self) -> Any:
         permission = await Permission.objects.aget(codename="view_user")
         await self.user.user_permissions.aadd(permission)
@@ -291,6 +312,50 @@ class KinRevocationTests(SocketTestCase):
     async def test_removed_from_the_group_side_closes(self) -> None:
         team, _, communicator = await self.open_in_group()
         await team.user_set.aremove(self.user)
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+
+class BulkChangeRevocationTests(SocketTestCase):
+    """After a bulk change (no signal), ``changes.user_changed()`` or
+    ``everyone_changed()`` closes the sockets it revoked, at once."""
+
+    async def test_group_membership_deleted_in_bulk(self) -> None:
+        from django.contrib.auth.models import Group
+
+        from async_auth_views.channels import GroupRequiredMixin
+
+        editors = await ProxyGroup.objects.acreate(name="editors")
+        await self.user.groups.aadd(editors)
+        communicator = await self.open_accepted(
+            ws_consumer(GroupRequiredMixin, group_required="editors")
+        )
+        await User.groups.through.objects.filter(user_id=self.user.pk).adelete()
+        self.assertTrue(await communicator.receive_nothing(timeout=0.3))  # not seen
+        await sync_to_async(changes.user_changed)(self.user)
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+        self.assertFalse(await Group.objects.filter(user=self.user).aexists())
+
+    async def test_group_permission_deleted_in_bulk(self) -> None:
+        from django.contrib.auth.models import Group
+
+        permission = await Permission.objects.aget(codename="view_user")
+        team = await Group.objects.acreate(name="readers")
+        await team.permissions.aadd(permission)
+        await self.user.groups.aadd(team)
+        communicator = await self.open_accepted(
+            ws_consumer(PermissionRequiredMixin, permission_required=PERM)
+        )
+        await Group.permissions.through.objects.filter(group_id=team.pk).adelete()
+        await sync_to_async(changes.everyone_changed)()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_staff_flag_cleared_by_update(self) -> None:
+        from async_auth_views.channels import StaffuserRequiredMixin
+
+        await User.objects.filter(pk=self.user.pk).aupdate(is_staff=True)
+        communicator = await self.open_accepted(ws_consumer(StaffuserRequiredMixin))
+        await User.objects.filter(pk=self.user.pk).aupdate(is_staff=False)
+        await sync_to_async(changes.user_changed)(self.user.pk)
         await self.assert_closed(communicator, CLOSE_FORBIDDEN)
 
 

@@ -202,3 +202,121 @@ def test_live_panel_names_the_user_and_closes_on_logout(
     assert status == 403
     assert hello == {"user": "bob"}
     assert code == 4401
+
+
+def protected_pages(client: httpx.Client) -> list[str]:
+    """The secret page and every book's edit page."""
+    books = client.get("/books/").text
+    return ["/secret/", *re.findall(r'href="(/books/\d+/edit/)"', books)]
+
+
+def test_the_403_hint_is_true_for_every_page_and_user(
+    example_site: Server,
+) -> None:
+    """Where the 403 page names who may see it, they may; where it says nobody
+    holds the permission, every demo user is refused."""
+    clients = {
+        name: httpx.Client(base_url=example_site.url, timeout=10.0)
+        for name in PASSWORDS
+    }
+    try:
+        for name, client in clients.items():
+            log_in(client, name)
+        pages = protected_pages(clients["alice"])
+        assert len(pages) == 5
+        status = {
+            (name, page): client.get(page)
+            for name, client in clients.items()
+            for page in pages
+        }
+        hints = 0
+        for (_, page), response in status.items():
+            if response.status_code == 200:
+                continue
+            assert response.status_code == 403
+            hint = re.search(
+                r'<p class="muted" id="who-may">([^<]+)</p>', response.text
+            )
+            assert hint, response.text
+            hints += 1
+            named = re.match(r"Log in as ([a-z]+(?: and [a-z]+)*) to see it", hint[1])
+            if named:
+                for other in named[1].split(" and "):
+                    assert status[other, page].status_code == 200, (page, hint[1])
+            else:
+                assert hint[1].startswith("No demo user holds"), hint[1]
+                assert {status[other, page].status_code for other in PASSWORDS} == {403}
+        # bob on /secret/ and Dune, alice on Neuromancer, both on two books.
+        assert hints == 7
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def test_a_refused_request_is_logged_on_one_line(
+    example_site: Server, client: httpx.Client
+) -> None:
+    log_in(client, "bob")
+    assert client.get("/secret/").status_code == 403
+    assert "Forbidden (Permission denied): /secret/" in example_site.log()
+    assert "Traceback" not in example_site.log()
+
+
+def test_log_out_everywhere_after_the_session_ended_logs_in_to_the_dashboard(
+    example_site: Server, client: httpx.Client
+) -> None:
+    """The old page's button, pressed after the session ended elsewhere, leads
+    to the login page and from there to the dashboard, not back to a POST-only
+    action (once a blank 405)."""
+    log_in(client, "bob")
+    stale_page = client.get("/")
+    with httpx.Client(base_url=example_site.url, timeout=10.0) as other:
+        log_in(other, "bob")
+        other.post(
+            "/logout/everywhere/",
+            data={"csrfmiddlewaretoken": csrf_token(other.get("/"))},
+        )
+    response = client.post(
+        "/logout/everywhere/",
+        data={"csrfmiddlewaretoken": csrf_token(stale_page)},
+    )
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login/"
+    log_in(client, "bob")  # asserts the redirect to "/"
+    assert "Hello, bob" in client.get("/").text
+
+
+@pytest.mark.parametrize("path", ["/logout/", "/logout/everywhere/"])
+def test_logout_pages_answer_get_with_their_button(
+    client: httpx.Client, path: str
+) -> None:
+    log_in(client, "alice")
+    page = client.get(path)
+    assert page.status_code == 200
+    assert f'<form method="post" action="{path}"' in page.text
+    assert client.get("/").status_code == 200  # GET logged nobody out
+
+
+def test_logout_pages_answer_get_when_logged_out(client: httpx.Client) -> None:
+    logout = client.get("/logout/")
+    assert logout.status_code == 200
+    assert "You are not signed in" in logout.text
+    everywhere = client.get("/logout/everywhere/")
+    assert everywhere.status_code == 302
+    assert everywhere.headers["location"] == "/login/"
+
+
+def test_a_stale_form_gets_a_page_that_says_so(client: httpx.Client) -> None:
+    """Logging in again rotates the CSRF token: a form opened before fails
+    with the demo's explanation, not Django's debug page."""
+    log_in(client, "alice")
+    stale_page = client.get("/")
+    client.post("/logout/", data={"csrfmiddlewaretoken": csrf_token(stale_page)})
+    log_in(client, "alice")
+    response = client.post(
+        "/logout/everywhere/",
+        data={"csrfmiddlewaretoken": csrf_token(stale_page)},
+    )
+    assert response.status_code == 403
+    assert "This form is out of date" in response.text
+    assert client.get("/").status_code == 200

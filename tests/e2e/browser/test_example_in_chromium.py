@@ -20,6 +20,7 @@ from ..server import Server
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 VIEWPORT = {"width": 1000, "height": 600}
+PHONE = {"width": 390, "height": 844}
 NEW_PASSWORD = "a-new-demo-pass-42"
 # Installed on the dashboard once its panel is connected: the wall-clock time
 # (ms since the epoch) at which the panel first showed the socket closed.
@@ -62,6 +63,14 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
 
 
 @pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized browser that honours the pages' viewport meta tag."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def restore_passwords(example_env: dict[str, str]) -> Iterator[None]:
     """Reset the demo users after a test that changes a password."""
     yield
@@ -94,6 +103,40 @@ def expect_panel_closed(page: Page, clicked_at: float, within: float) -> float:
     expect(live).to_have_attribute("data-state", "closed", timeout=within * 1000)
     expect(live).to_contain_text("Your session ended")
     return float(page.evaluate("window.panelClosedAt")) / 1000 - clicked_at
+
+
+def expect_session_ended_page(page: Page) -> None:
+    """The page no longer acts signed in: the header says the session ended and
+    offers to log in again; no logout button is left."""
+    expect(page.locator("#account")).to_contain_text("Session ended")
+    expect(page.locator("#account")).not_to_contain_text("Signed in as")
+    expect(page.locator("#log-in-again")).to_be_visible()
+    expect(page.locator("#live a")).to_have_text("Log in again")
+    expect(page.locator("[data-needs-session]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+
+
+# What sticks out of the page sideways: the page's scroll width and every
+# element whose box crosses the viewport's left or right edge.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const outside = [...document.querySelectorAll("body *")].filter((element) => {
+    const box = element.getBoundingClientRect();
+    return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5);
+  });
+  return {
+    width: width,
+    scrollWidth: document.documentElement.scrollWidth,
+    outside: outside.map((e) => `${e.tagName} ${e.textContent.trim().slice(0, 40)}`),
+  };
+}"""
+
+
+def expect_fits_the_width(page: Page) -> None:
+    fit = page.evaluate(OVERFLOW)
+    assert fit["width"] == PHONE["width"], fit
+    assert fit["scrollWidth"] <= fit["width"], fit
+    assert fit["outside"] == [], fit
 
 
 def record_timing(screenshots: Path, what: str, seconds: float) -> None:
@@ -176,12 +219,20 @@ def test_log_out_everywhere_closes_the_other_browsers_panel(
     second.click("#logout-everywhere")
     took = expect_panel_closed(first, clicked_at, within=1.0)
     record_timing(screenshots, "log out everywhere: click -> other panel closed", took)
+    expect_session_ended_page(first)
     steps.shot(first, "first-session-ended")
     expect(second).to_have_url(f"{example_site.url}/login/")
 
-    first.reload()
+    # Log in again from the ended page: back on the dashboard, connected.
+    first.click("#log-in-again")
     expect(first).to_have_url(f"{example_site.url}/login/?next=/")
-    steps.shot(first, "first-logged-out")
+    steps.shot(first, "first-log-in-again")
+    first.fill("#id_username", "bob")
+    first.fill("#id_password", PASSWORDS["bob"])
+    first.click("main button[type=submit]")
+    expect(first).to_have_url(f"{example_site.url}/")
+    expect_panel_connected(first, "bob")
+    steps.shot(first, "first-logged-in-again")
 
 
 @pytest.mark.usefixtures("restore_passwords")
@@ -231,3 +282,78 @@ def test_password_change_ends_the_other_browsers_session(
     expect(third.locator(".error")).to_contain_text("didn't match")
     third.close()
     log_in(contexts[0], example_site, "alice", NEW_PASSWORD)
+
+
+def test_log_out_everywhere_from_a_page_whose_session_ended(
+    example_site: Server, contexts: list[BrowserContext], steps: Steps
+) -> None:
+    """A page that missed the end of its session (its panel was never opened)
+    still leads back to the dashboard through the login page: no error page."""
+    first = log_in(contexts[0], example_site, "alice")
+    expect_panel_connected(first, "alice")
+    first.evaluate(WATCH_PANEL)
+    stale = contexts[0].new_page()
+    stale.goto(f"{example_site.url}/logout/everywhere/")
+    expect(stale.locator("h1")).to_have_text("Log out everywhere")
+    steps.shot(stale, "confirm-page")
+    log_in(contexts[1], example_site, "alice").click("#logout-everywhere")
+    expect_panel_closed(first, time.time(), within=1.0)
+
+    stale.click("#logout-everywhere")
+    expect(stale).to_have_url(f"{example_site.url}/login/")
+    steps.shot(stale, "sent-to-log-in")
+    stale.fill("#id_username", "alice")
+    stale.fill("#id_password", PASSWORDS["alice"])
+    stale.click("main button[type=submit]")
+    expect(stale).to_have_url(f"{example_site.url}/")
+    expect(stale.locator("h1")).to_have_text("Hello, alice")
+    steps.shot(stale, "dashboard")
+
+
+@pytest.mark.parametrize("username", ["alice", "bob"])
+def test_every_page_fits_a_phone(
+    example_site: Server,
+    phone: BrowserContext,
+    browser: Browser,
+    steps: Steps,
+    username: str,
+) -> None:
+    """At 390 px wide nothing scrolls sideways or sticks out, on every page,
+    the 403 pages and a dashboard whose session ended included."""
+    page = phone.new_page()
+    page.goto(f"{example_site.url}/login/")
+    expect_fits_the_width(page)
+    steps.shot(page, "login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORDS[username])
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{example_site.url}/")
+    expect_panel_connected(page, username)
+    expect_fits_the_width(page)
+    steps.shot(page, "dashboard")
+    page.goto(f"{example_site.url}/books/")
+    dune = page.locator("li", has_text="Dune").get_by_role("link", name="edit")
+    for name, path in [
+        ("books", "/books/"),
+        ("edit-dune", dune.get_attribute("href")),
+        ("secret", "/secret/"),
+        ("password", "/password/"),
+        ("logout", "/logout/"),
+        ("logout-everywhere", "/logout/everywhere/"),
+    ]:
+        page.goto(f"{example_site.url}{path}")
+        expect_fits_the_width(page)
+        steps.shot(page, name)
+
+    page.goto(f"{example_site.url}/")
+    expect_panel_connected(page, username)
+    page.evaluate(WATCH_PANEL)
+    other = browser.new_context(viewport=VIEWPORT)
+    try:
+        log_in(other, example_site, username).click("#logout-everywhere")
+        expect_panel_closed(page, time.time(), within=1.0)
+    finally:
+        other.close()
+    expect_session_ended_page(page)
+    expect_fits_the_width(page)
+    steps.shot(page, "session-ended")
