@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache.backends.base import BaseCache
 
+    from .identity_redis import RedisReader
     from .resolver import UserType
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,12 @@ def session_token_key(session_key: str) -> str:
     return f"{_PREFIX}.session-token.{_digest(session_key)}"
 
 
+def entry_token_pointer_key(session_key: str) -> str:
+    """Where a Redis entry's user-token key is named, beside the entry, so that
+    a hit is read in one round trip (see ``async_auth_views.identity_redis``)."""
+    return f"{_PREFIX}.session-user-token.{_digest(session_key)}"
+
+
 def user_token_key(user_pk: str) -> str:
     return f"{_PREFIX}.user.{settings.AUTH_USER_MODEL.lower()}.{user_pk}"
 
@@ -152,11 +159,15 @@ def _tokens_creating(
 def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
     """The session's valid entry in ``cache``, or None for a miss. Never raises.
 
-    A cache that fails is a miss: the caller asks the database instead.
+    A cache that fails is a miss: the caller asks the database instead. A
+    Redis cache is read in one round trip (``identity_redis``), judged alike.
     """
     session_key = session.session_key
     if not session_key:
         return None
+    reader = _redis_reader(cache)
+    if reader is not None:
+        return reader.cached_identity(session)
     try:
         entry = cache.get(session_entry_key(session_key))
         if not isinstance(entry, Identity):
@@ -170,7 +181,12 @@ def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
 
 def entry_token_keys(entry: Identity) -> list[str]:
     """The keys to read, after ``entry``, to know whether it may be served."""
-    return [user_token_key(_pk_string(entry.user)), EVERYONE, entry.session_token_key]
+    return [entry_user_token_key(entry), EVERYONE, entry.session_token_key]
+
+
+def entry_user_token_key(entry: Identity) -> str:
+    """The key of the token of the user ``entry`` serves."""
+    return user_token_key(_pk_string(entry.user))
 
 
 def entry_user(entry: Identity, found: dict[str, Any]) -> UserType | None:
@@ -307,7 +323,11 @@ def remember(
         session_token_key(stamp.session_key),
     )
     try:
-        cache.set(session_entry_key(stamp.session_key), entry, timeout)
+        reader = _redis_reader(cache)
+        if reader is None:
+            cache.set(session_entry_key(stamp.session_key), entry, timeout)
+        else:
+            reader.remember(stamp.session_key, entry, timeout)
     except Exception:
         logger.warning("The identity cache could not be written.", exc_info=True)
 
@@ -351,6 +371,13 @@ def _write(write: Callable[[BaseCache], None]) -> None:
             "for up to ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT seconds.",
             exc_info=True,
         )
+
+
+def _redis_reader(cache: BaseCache) -> RedisReader | None:
+    # Imported here: identity_redis is built on this module.
+    from .identity_redis import redis_reader
+
+    return redis_reader(cache)
 
 
 def _new_token() -> str:

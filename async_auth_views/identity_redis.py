@@ -1,20 +1,29 @@
-"""Identity-cache reads on the event loop, for a cache in Redis.
+"""Identity-cache reads in one round trip, and on the event loop, for a cache in Redis.
 
 Django's cache API is synchronous, so reading an identity cache in Redis
-through it costs a thread hop per request, hit or miss. For a
-``django.core.cache.backends.redis.RedisCache`` this module reads the same
-keys with redis-py's asyncio client instead, on the event loop: the cache's
-own ``make_key()`` (``KEY_PREFIX``, ``VERSION``, ``KEY_FUNCTION``), its own
-serializer, its servers (reads go where Django's client sends them) and its
-``OPTIONS``. What an entry is, and when it may be served, is decided by
-``identity.py``; only the two reads are here. Writes (filling an entry,
-invalidation) stay with Django's client.
+through it costs a thread hop per request, hit or miss, and two round trips
+(the entry, then the tokens it names). For a
+``django.core.cache.backends.redis.RedisCache`` this module reads the entry
+and its three tokens with one small Lua script instead: from the event loop
+with redis-py's asyncio client, and from a thread with Django's own client.
+The user's token is named by the entry, which the script cannot unpickle, so
+each entry is written together with a plain key beside it naming its user's
+token (``identity.entry_token_pointer_key()``); the script follows it. The
+pointer is only a route: what is read is judged in Python by ``identity.py``,
+which checks that the pointer names the token of the very user the entry
+serves, so a missing, stale or forged pointer is a miss, never a hit.
+
+Both clients use the cache's own ``make_key()`` (``KEY_PREFIX``, ``VERSION``,
+``KEY_FUNCTION``), its own serializer, its servers (reads go where Django's
+client sends them) and its ``OPTIONS``. Invalidation stays with Django's
+cache API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,11 +31,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from .identity import (
+    EVERYONE,
     Identity,
-    entry_token_keys,
+    entry_token_pointer_key,
     entry_user,
+    entry_user_token_key,
     logger,
     session_entry_key,
+    session_token_key,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +50,25 @@ if TYPE_CHECKING:
 _SYNC_ONLY_OPTIONS = ("pool_class", "parser_class")
 #: OPTIONS that Django's client takes for itself; the rest go to the pool.
 _CLIENT_OPTIONS = ("serializer", *_SYNC_ONLY_OPTIONS)
+
+#: KEYS: the entry, its pointer, the session's token, everyone's token. Returns
+#: nil when there is no entry, else the entry, the pointer, the token it points
+#: to and the other two (nil where a key is missing). Reads only: it runs on a
+#: read-only replica too. It reads a key it was not given (the pointed-to
+#: token), which Redis allows outside Redis Cluster (not a RedisCache setup).
+_READ_ENTRY = """
+local entry = redis.call("GET", KEYS[1])
+if not entry then
+    return false
+end
+local pointer = redis.call("GET", KEYS[2])
+local user_token = false
+if pointer then
+    user_token = redis.call("GET", pointer)
+end
+return {entry, pointer, user_token, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4])}
+"""
+_READ_ENTRY_SHA = hashlib.sha1(_READ_ENTRY.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -100,7 +131,7 @@ async def _loop_clients() -> _LoopClients:
 
 
 class RedisReader:
-    """Reads an identity cache in Redis from the event loop.
+    """Reads (and writes the entries of) an identity cache in Redis.
 
     It uses ``RedisCache``'s private attributes (``_servers``, ``_options``,
     ``_class``, and its client's ``_serializer`` and read-server choice), the
@@ -131,40 +162,101 @@ class RedisReader:
             client = clients[key] = redis.asyncio.Redis(connection_pool=pool)
         return client
 
-    def _loads(self, value: bytes | None) -> Any:
-        if value is None:
-            return None
+    def _loads(self, value: bytes) -> Any:
         return self._django_client._serializer.loads(value)  # type: ignore[attr-defined]
 
+    def _read_keys(self, session_key: str) -> list[str]:
+        make_key = self.cache.make_key  # Validated when written: no need twice.
+        return [
+            make_key(session_entry_key(session_key)),
+            make_key(entry_token_pointer_key(session_key)),
+            make_key(session_token_key(session_key)),
+            make_key(EVERYONE),
+        ]
+
+    def _judged(self, session_key: str, reply: Any, encoder: Any) -> Identity | None:
+        """The entry the script read, if it may be served; None for a miss."""
+        if reply is None:
+            return None
+        entry_value, pointer, user_token, session_token, everyone_token = reply
+        entry = self._loads(entry_value)
+        if not isinstance(entry, Identity):
+            return None
+        user_key = entry_user_token_key(entry)
+        values = {
+            session_token_key(session_key): session_token,
+            EVERYONE: everyone_token,
+        }
+        if pointer == encoder.encode(self.cache.make_key(user_key)):
+            values[user_key] = user_token  # Else it is missing: a miss.
+        found = {key: self._loads(v) for key, v in values.items() if v is not None}
+        return entry if entry_user(entry, found) is not None else None
+
+    def cached_identity(self, session: SessionBase) -> Identity | None:
+        """See identity.cached_identity(): one round trip, with Django's client."""
+        from redis.exceptions import NoScriptError
+
+        session_key = session.session_key
+        if not session_key:
+            return None
+        keys = self._read_keys(session_key)
+        try:
+            client = self._django_client.get_client(None, write=False)
+            try:
+                reply = client.evalsha(_READ_ENTRY_SHA, len(keys), *keys)
+            except NoScriptError:  # A server that has not seen it (or restarted).
+                client.script_load(_READ_ENTRY)
+                reply = client.evalsha(_READ_ENTRY_SHA, len(keys), *keys)
+            return self._judged(session_key, reply, client.get_encoder())
+        except Exception:
+            logger.warning("The identity cache could not be read.", exc_info=True)
+            return None
+
     async def acached_user(self, session: SessionBase) -> Lookup:
-        """See identity.cached_user(). Never raises: a failing cache is a miss."""
+        """See cached_identity(); with the asyncio client, on the event loop.
+        Never raises: a failing cache is a miss, marked as failed."""
+        from redis.exceptions import NoScriptError
+
         session_key = session.session_key
         if not session_key:
             return Lookup(None)
-        make_key = self.cache.make_and_validate_key
+        keys = self._read_keys(session_key)
         try:
             client = await self._client()
-            entry = self._loads(
-                await client.get(make_key(session_entry_key(session_key)))
-            )
-            if not isinstance(entry, Identity):
-                return Lookup(None)
-            keys = entry_token_keys(entry)
-            values = await client.mget([make_key(key) for key in keys])
-            found = {
-                key: self._loads(value)
-                for key, value in zip(keys, values, strict=True)
-                if value is not None
-            }
+            try:
+                reply = await client.evalsha(_READ_ENTRY_SHA, len(keys), *keys)
+            except NoScriptError:  # A server that has not seen it (or restarted).
+                await client.script_load(_READ_ENTRY)
+                reply = await client.evalsha(_READ_ENTRY_SHA, len(keys), *keys)
+            entry = self._judged(session_key, reply, client.get_encoder())
         except Exception:
             logger.warning("The identity cache could not be read.", exc_info=True)
             return Lookup(None, failed=True)
-        return Lookup(entry_user(entry, found), expires_at=entry.expires_at)
+        return Lookup.of(entry)
+
+    def remember(self, session_key: str, entry: Identity, timeout: int) -> None:
+        """Write ``entry`` and its pointer, both or neither (``MULTI``), as
+        Django's ``set()`` would write the entry alone. Raises if Redis fails."""
+        make_key = self.cache.make_and_validate_key
+        client = self._django_client.get_client(None, write=True)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set(
+                make_key(session_entry_key(session_key)),
+                self._django_client._serializer.dumps(entry),  # type: ignore[attr-defined]
+                ex=timeout,
+            )
+            pipe.set(
+                make_key(entry_token_pointer_key(session_key)),
+                make_key(entry_user_token_key(entry)),
+                ex=timeout,
+            )
+            pipe.execute()
 
 
 def redis_reader(cache: object) -> RedisReader | None:
     """A reader for ``cache`` when it is a Redis cache the asyncio client can read
-    as Django's client does; None otherwise (then it is read in a thread)."""
+    as Django's client does; None otherwise (then it is read in a thread,
+    through Django's cache API, in two round trips)."""
     if not isinstance(cache, RedisCache):
         return None
     cls = type(cache)
@@ -172,6 +264,7 @@ def redis_reader(cache: object) -> RedisReader | None:
         cache._class is not RedisCacheClient  # type: ignore[attr-defined]
         or cls.get is not RedisCache.get
         or cls.get_many is not RedisCache.get_many
+        or cls.set is not RedisCache.set
         or any(option in cache._options for option in _SYNC_ONLY_OPTIONS)  # type: ignore[attr-defined]
     ):
         return None  # A custom client, or reads that do more than Django's.

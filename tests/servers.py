@@ -337,8 +337,12 @@ def redis(*, port: int | None = None, log_path: Path | None = None) -> Server:
             "redis-server is not on PATH (apt-get install redis-server)"
         )
 
+    # Its own folder: a replica's full sync writes an RDB file even so.
+    cleanup = ExitStack()
+    files = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="redis-"))
+
     def command(port: int) -> list[str]:
-        return [executable, "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no"]  # fmt: skip
+        return [executable, "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", files]  # fmt: skip
 
     return start(
         "redis-server",
@@ -346,6 +350,7 @@ def redis(*, port: int | None = None, log_path: Path | None = None) -> Server:
         url=lambda port: f"redis://{HOST}:{port}/0",
         port=port,
         log_path=log_path,
+        cleanup=cleanup,
     )
 
 

@@ -99,8 +99,13 @@ def cached(session_key: str) -> bool:
 
 
 class ChangeTestCase(TestCase):
+    def identity_settings(self) -> dict[str, Any]:
+        """The settings that turn the identity cache on (another cache in
+        ``tests/test_identity_redis.py``, which runs these tests on Redis)."""
+        return IDENTITY
+
     def setUp(self) -> None:
-        overrides = override_settings(**IDENTITY)
+        overrides = override_settings(**self.identity_settings())
         overrides.enable()
         self.addCleanup(overrides.disable)
         caches["identity"].clear()
@@ -414,8 +419,10 @@ class RaceTests(TransactionTestCase):
     request in flight is answered as under Django (it read the database before
     the change), and the entry it writes is never served."""
 
+    identity_settings = ChangeTestCase.identity_settings
+
     def setUp(self) -> None:
-        overrides = override_settings(**IDENTITY)
+        overrides = override_settings(**self.identity_settings())
         overrides.enable()
         self.addCleanup(overrides.disable)
         self.addCleanup(MIDWAY.clear)
