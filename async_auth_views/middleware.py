@@ -21,7 +21,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.contrib.auth.middleware import (
     AuthenticationMiddleware as DjangoAuthenticationMiddleware,
 )
@@ -33,7 +33,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 
 from .conf import lazy_paths
-from .hooks import acall_hook, call_hook
+from .hooks import acall_hook, call_hook, is_async_callable, is_overridden
 from .redirects import login_redirect
 from .resolver import (
     LazyUser,
@@ -81,16 +81,6 @@ def _check_user_set(request: HttpRequest, middleware: object) -> None:
         request.auser = partial(asettle_user, request)
 
 
-def _overrides(middleware: object, name: str, base: type) -> bool:
-    """Whether ``middleware.<name>`` is anything but ``base``'s own method.
-
-    A subclass's method or one set on the instance both count: an override is
-    never mistaken for the default, which would bypass its rule.
-    """
-    method = getattr(middleware, name)
-    return getattr(method, "__func__", method) is not getattr(base, name)
-
-
 def _bind_view_hook(middleware: Any, base: type) -> None:
     """Make ``process_view`` (what Django's handler calls) the twin for the middleware's mode.
 
@@ -100,8 +90,8 @@ def _bind_view_hook(middleware: Any, base: type) -> None:
     runs in a thread on the async path, an async one through ``async_to_sync``
     on the sync path).
     """
-    sync_overridden = _overrides(middleware, "process_view", base)
-    async_overridden = _overrides(middleware, "aprocess_view", base)
+    sync_overridden = is_overridden(middleware, "process_view", base)
+    async_overridden = is_overridden(middleware, "aprocess_view", base)
     if middleware.async_mode:
         use_async = async_overridden or not sync_overridden
     else:
@@ -224,7 +214,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if _overrides(self, "process_request", AuthenticationMiddleware):
+        if is_overridden(self, "process_request", AuthenticationMiddleware):
             response = await self._aprocess_request_override(request)
         else:
             await self._aset_user(request)
@@ -265,7 +255,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         of the chain, so nothing after it queries in the event loop.
         """
         eager = self.resolves_eagerly(request)
-        if iscoroutinefunction(self.process_request):
+        if is_async_callable(self.process_request):
             response = await acall_hook(partial(self.process_request, request))
             if response is None:
                 _check_user_set(request, self)
@@ -330,7 +320,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
             return None
         refuse = partial(self.handle_no_permission, request, view_func)
         if any(
-            _overrides(self, name, LoginRequiredMiddleware)
+            is_overridden(self, name, LoginRequiredMiddleware)
             for name in (
                 "handle_no_permission",
                 "get_login_url",

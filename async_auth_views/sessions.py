@@ -19,6 +19,8 @@ from django.contrib.sessions.middleware import (
 )
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from .hooks import is_overridden
+
 
 def saves_session(request: HttpRequest) -> bool:
     """Whether Django's ``process_response()`` would read or write the session store.
@@ -49,20 +51,19 @@ class SessionMiddleware(DjangoSessionMiddleware):
     """
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if self._overrides("process_request"):
+        if is_overridden(self, "process_request", SessionMiddleware):
             await sync_to_async(self.process_request, thread_sensitive=True)(request)
         else:
             self.process_request(request)
         # django-stubs types responses as HttpResponse; Django's code takes any.
         response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
-        if self._overrides("process_response") or saves_session(request):
+        if is_overridden(self, "process_response", SessionMiddleware) or saves_session(
+            request
+        ):
             return await sync_to_async(self.process_response, thread_sensitive=True)(
                 request, response
             )
         return self.process_response(request, response)
-
-    def _overrides(self, method: str) -> bool:
-        return getattr(type(self), method) is not getattr(SessionMiddleware, method)
 
 
 __all__ = ["SessionMiddleware", "saves_session"]
