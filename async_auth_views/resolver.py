@@ -296,6 +296,11 @@ def settle_user(
     elif issubclass(kind, LazyObject) and user._wrapped is empty:
         user._setup()
     request.user = _unwrapped(user)
+    # Read before this call (by a middleware), the user was loaded without them.
+    if with_permissions:
+        load_permissions(request.user)
+    if with_groups:
+        load_group_names(request.user)
     return request.user
 
 

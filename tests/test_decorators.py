@@ -732,6 +732,7 @@ class MethodDecoratorTests(DecoratorTestCase):
             with self.subTest(url=url):
                 self.assertEqual(self.client.get(url).content.decode(), body)
 
+    @override_settings(TEMPLATES=[])  # no {{ perms }}: see tests/test_templates.py
     def test_the_permissions_are_loaded_in_the_users_hop(self) -> None:
         """The mark on a method_decorator'd dispatch reaches the middleware."""
         self.async_client.force_login(self.alice)
@@ -767,7 +768,9 @@ class LoginRequiredMiddlewareTests(DecoratorTestCase):
         self.assertEqual(response.content, b"sign up")
 
 
-@override_settings(ROOT_URLCONF=__name__)
+# Each decorator's own cost: with no {{ perms }} in templates, which would load
+# every async handler's permissions with its user (tests/test_templates.py).
+@override_settings(ROOT_URLCONF=__name__, TEMPLATES=[])
 class CostTests(DecoratorTestCase):
     """SQL statements and thread hops each decorator adds on an async view,
     through the whole stack, against an undecorated view for the same user;

@@ -470,7 +470,9 @@ class GuardianObjectPermissionTests(RuleTestCase):
         )
 
 
-@override_settings(ROOT_URLCONF=__name__)
+# Each rule's own cost: with no {{ perms }} in templates, which would load every
+# async handler's permissions with its user (tests/test_templates.py).
+@override_settings(ROOT_URLCONF=__name__, TEMPLATES=[])
 class CostPerRuleTests(RuleTestCase):
     """SQL statements and thread hops each rule adds on an async view, through
     the whole stack (compared with an unprotected view for the same user)."""

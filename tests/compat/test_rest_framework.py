@@ -372,7 +372,11 @@ class ObjectPermissionsTests(RulesMixin, TestCase):
         self.assertFalse([hop for hop in cost.hops if "has_perm" in hop], cost.hops)
 
 
-@override_settings(ROOT_URLCONF=__name__, AUTHENTICATION_BACKENDS=MODEL_BACKEND_ONLY)
+# With no {{ perms }} in templates, which would load the permissions of the
+# plain async view used as a baseline (tests/test_templates.py).
+@override_settings(
+    ROOT_URLCONF=__name__, AUTHENTICATION_BACKENDS=MODEL_BACKEND_ONLY, TEMPLATES=[]
+)
 class CostTests(TestCase):
     """SQL statements and thread hops, counted (see docs/integrations.rst)."""
 
