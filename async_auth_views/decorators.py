@@ -34,7 +34,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from . import rules
 from .hooks import aresult, is_async_callable
 from .redirects import login_redirect
-from .resolver import arequest_user, settle_user
+from .resolver import arequest_user, request_session, settle_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 #: Builds the rule's owner (a ``rules.owner_for()``) for the request's user.
-OwnerFactory = Callable[["UserType"], Any]
+OwnerFactory = Callable[["UserType", HttpRequest], Any]
 
 
 def _guard(
@@ -87,7 +87,7 @@ def _guard(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
                 user = await arequest_user(request)
-                checked = owner(user)
+                checked = owner(user, request)
                 refusal = await rule.acheck(checked, user)
                 if refusal is not None:
                     return refuse(request, checked, refusal)
@@ -101,7 +101,7 @@ def _guard(
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
                 user = settle_user(request)
-                checked = owner(user)
+                checked = owner(user, request)
                 refusal = rule.check(checked, user)
                 if refusal is not None:
                     return refuse(request, checked, refusal)
@@ -170,7 +170,7 @@ def user_passes_test(
     if not callable(test_func):
         raise TypeError(f"user_passes_test() takes a callable, not {test_func!r}.")
 
-    def owner(user: UserType) -> rules.AccessHooks:
+    def owner(user: UserType, request: HttpRequest) -> rules.AccessHooks:
         return rules.owner_for(
             rules.PassesTestHooks,
             user,
@@ -187,8 +187,15 @@ def user_passes_test(
 
 
 def _owner(hooks: type[rules.AccessHooks], name: str, **attrs: Any) -> OwnerFactory:
-    """An owner factory for a rule whose hooks read only the decorator's arguments."""
-    return lambda user: rules.owner_for(hooks, user, name, **attrs)
+    """An owner factory for a rule whose hooks read the decorator's arguments
+    and the request's session."""
+    return lambda user, request: rules.owner_for(
+        hooks,
+        user,
+        name,
+        access_session=functools.partial(request_session, request),
+        **attrs,
+    )
 
 
 @overload
@@ -316,9 +323,11 @@ def recent_login_required(
     login_url: str | None = None,
     redirect_field_name: str | None = REDIRECT_FIELD_NAME,
 ) -> ViewT | Callable[[ViewT], ViewT]:
-    """Serve the view to users who logged in less than ``max_last_login_delta`` seconds ago.
+    """Serve the view to sessions that logged in less than ``max_last_login_delta`` seconds ago.
 
-    Others are sent to the login page with ``next``, keeping their session.
+    The time is the session's own, recorded at login, not the user's
+    ``last_login``. Others are sent to the login page with ``next``, keeping
+    their session.
     """
     decorator: Callable[[ViewT], ViewT] = _guard(
         rules.recent_login,

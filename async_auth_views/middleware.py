@@ -32,6 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 
+from . import login_time  # noqa: F401  (records when each session logs in)
 from .conf import lazy_paths
 from .hooks import acall_hook, call_hook, is_async_callable, is_overridden
 from .redirects import login_redirect

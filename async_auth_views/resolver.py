@@ -328,6 +328,18 @@ def request_user(request: HttpRequest) -> UserType:
     return request.user
 
 
+def request_session(request: HttpRequest) -> SessionBase:
+    """``request.session``, with a clear error when no middleware set it."""
+    session: SessionBase | None = getattr(request, "session", None)
+    if session is None:
+        raise ImproperlyConfigured(
+            f"{type(request).__name__} has no session: the session middleware is "
+            "not installed. Add 'async_auth_views.middleware.SessionMiddleware' "
+            "(or Django's) to MIDDLEWARE, before the authentication middleware."
+        )
+    return session
+
+
 async def arequest_user(request: HttpRequest) -> UserType:
     """See request_user(). Leaves ``request.user`` resolved, so sync code reads it freely.
 

@@ -62,7 +62,6 @@ from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import ImproperlyConfigured
 from django.shortcuts import resolve_url
-from django.utils import timezone
 
 from .groups import ain_any_group, in_any_group
 from .hooks import (
@@ -77,9 +76,12 @@ from .hooks import (
     truth_or_awaitable,
     verdict,
 )
+from .login_time import alogin_time, logged_in_within, login_time
 from .permissions import ahas_perms, has_perms, permission_list, required_permissions
 
 if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
+
     from .resolver import UserType
 
 
@@ -136,6 +138,12 @@ class AccessHooks:
         """The user the default hooks judge; each door says where it is."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement access_user()."
+        )
+
+    def access_session(self) -> SessionBase:
+        """The session of the request or socket being judged; each door says where it is."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement access_session()."
         )
 
     def get_login_url(self) -> str:
@@ -237,7 +245,7 @@ class GroupHooks(AccessHooks):
 class RecentLoginHooks(AccessHooks):
     """``RecentLoginRequiredMixin``'s attributes."""
 
-    #: How long ago (seconds) the user may have logged in.
+    #: How long ago (seconds) this session may have logged in.
     max_last_login_delta: float = 1800
 
 
@@ -329,32 +337,41 @@ class AnonymousRule(Rule):
 
 
 class RecentLoginRule(Rule):
-    """The user logged in less than ``max_last_login_delta`` seconds ago.
+    """This session logged in less than ``max_last_login_delta`` seconds ago.
 
-    Older (or never recorded) logins are asked to log in again, with ``next``
-    set and the session kept; a fresh login updates ``last_login``.
+    The time is the session's own, recorded at login (see
+    :mod:`async_auth_views.login_time`), never the user's ``last_login``:
+    another device's login does not make this session recent. A session that
+    recorded none, and an anonymous user, must log in (again): the login
+    redirect with ``next``, the session kept.
     """
 
     def check(self, owner: Any, user: UserType) -> Refusal | None:
         if not user.is_authenticated:
             return Refusal.LOGIN
-        delta = owner.max_last_login_delta
-        if isinstance(delta, bool) or not isinstance(
-            delta, (int, float, datetime.timedelta)
-        ):
-            raise ImproperlyConfigured(
-                f"{type(owner).__name__}.max_last_login_delta is {delta!r}: it "
-                "must be a number of seconds."
-            )
-        if not isinstance(delta, datetime.timedelta):
-            delta = datetime.timedelta(seconds=delta)
-        last_login = getattr(user, "last_login", None)
-        if last_login is None or timezone.now() - last_login > delta:
-            return Refusal.LOGIN
-        return None
+        seconds = _max_delta(owner)
+        logged_in_at = login_time(owner.access_session())
+        return None if logged_in_within(logged_in_at, seconds) else Refusal.LOGIN
 
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
-        return self.check(owner, user)
+        if not user.is_authenticated:
+            return Refusal.LOGIN
+        seconds = _max_delta(owner)
+        logged_in_at = await alogin_time(owner.access_session())
+        return None if logged_in_within(logged_in_at, seconds) else Refusal.LOGIN
+
+
+def _max_delta(owner: Any) -> float:
+    """``owner.max_last_login_delta`` in seconds; a clear error when it is none."""
+    delta = owner.max_last_login_delta
+    if isinstance(delta, datetime.timedelta):
+        return delta.total_seconds()
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
+        raise ImproperlyConfigured(
+            f"{type(owner).__name__}.max_last_login_delta is {delta!r}: it "
+            "must be a number of seconds."
+        )
+    return float(delta)
 
 
 class PassesTestRule(Rule):

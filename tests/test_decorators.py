@@ -8,15 +8,16 @@ tests for its decorators run against these too (scripts/django_auth_tests.sh).
 
 from __future__ import annotations
 
-import datetime
 import inspect
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.contrib.auth import decorators as django_decorators
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponse
 from django.test import TestCase, override_settings
@@ -47,6 +48,8 @@ from .shapes import RUNS, TEST_FUNC_SHAPES
 
 KINDS = ("sync", "async")
 LOGIN = "/login/?next=/rand"
+#: Where the session notes when it logged in (async_auth_views.login_time).
+LOGIN_TIME = "_async_auth_login_time"
 GUARDIAN_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
@@ -92,13 +95,27 @@ class DecoratorTestCase(TestCase):
             return AnonymousUser()
         return await User.objects.aget(pk=user.pk)
 
+    #: When each user's session logged in (seconds ago); None: it does not say.
+    logged_in: ClassVar[dict[str, float | None]] = {}
+
+    def session_for(self, user: Any) -> Any:
+        """The request's session; an authenticated user's logged in just now."""
+        session = SessionStore()
+        if user.is_authenticated:
+            ago = self.logged_in.get(user.get_username(), 0)
+            if ago is not None:
+                session[LOGIN_TIME] = time.time() - ago
+        return session
+
     async def outcome(
         self, decorator: Callable[..., Any], kind: str, user: Any, path: str = "/rand"
     ) -> Any:
         """200, the redirect's URL, or ``"denied"``."""
         view = decorator(_view(kind))
+        user = await self.fresh(user)
+        request = make_request(user, path, session=self.session_for(user))
         try:
-            response = await call(view, make_request(await self.fresh(user), path))
+            response = await call(view, request)
         except PermissionDenied:
             return "denied"
         return response.url if response.status_code == 302 else response.status_code
@@ -512,11 +529,12 @@ class GroupSuperuserStaffTests(DecoratorTestCase):
         )
 
     async def test_recent_login(self) -> None:
-        await User.objects.filter(pk=self.bob.pk).aupdate(
-            last_login=timezone.now() - datetime.timedelta(hours=2)
-        )
+        # bob's session logged in two hours ago, whatever his last_login says.
+        await User.objects.filter(pk=self.bob.pk).aupdate(last_login=timezone.now())
+        self.logged_in = {"bob": 2 * 3600, "root": None}
         await self.assertOutcomes(
-            recent_login_required, {"alice": 200, "bob": LOGIN, "anonymous": LOGIN}
+            recent_login_required,
+            {"alice": 200, "bob": LOGIN, "root": LOGIN, "anonymous": LOGIN},
         )
         await self.assertOutcomes(
             recent_login_required(max_last_login_delta=3 * 3600), {"bob": 200}

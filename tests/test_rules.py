@@ -9,6 +9,7 @@ permissions; then for what it costs through the whole middleware stack.
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -16,6 +17,7 @@ from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.test import TestCase, override_settings
@@ -67,10 +69,20 @@ class RuleTestCase(TestCase):
             return user
         return await User.objects.aget(pk=user.pk)
 
+    def session_for(self, user: Any) -> Any:
+        """The request's session: an authenticated user's logged in just now."""
+        session = SessionStore()
+        if user.is_authenticated:
+            session[LOGIN_TIME] = time.time()
+        return session
+
     async def outcome(self, view: type, user: Any, path: str = "/rand") -> Any:
         """The status, the redirect's URL, ``denied:<message>`` or ``404``."""
+        request = make_request(
+            await self.fresh(user), path, session=self.session_for(user)
+        )
         try:
-            response = await respond(view, make_request(await self.fresh(user), path))
+            response = await respond(view, request)
         except PermissionDenied as exc:
             return f"denied:{exc}"
         except Http404:
@@ -96,6 +108,8 @@ class RuleTestCase(TestCase):
 
 
 LOGIN = "/login/?next=/rand"
+#: Where the session notes when it logged in (async_auth_views.login_time).
+LOGIN_TIME = "_async_auth_login_time"
 
 
 class AnonymousRequiredTests(RuleTestCase):
@@ -240,17 +254,56 @@ class SuperuserAndStaffRequiredTests(RuleTestCase):
 
 
 class RecentLoginRequiredTests(RuleTestCase):
+    """Recency is the time *this session* logged in, never the user's ``last_login``."""
+
+    #: When each user's session logged in (seconds ago); None: it does not say.
+    logged_in: dict[str, float | None]
+
+    def setUp(self) -> None:
+        self.logged_in = {"alice": 0, "bob": None, "root": 0}
+
+    def session_for(self, user: Any) -> Any:
+        session = SessionStore()
+        ago = self.logged_in.get(user.get_username())
+        if ago is not None:
+            session[LOGIN_TIME] = time.time() - ago
+        return session
+
     async def test_recent_passes_old_or_none_must_log_in_again(self) -> None:
-        # alice logged in just now; bob never (last_login None).
+        # alice's session logged in just now; bob's does not say when.
         await self.assertOutcomes(
             RecentLoginRequiredMixin, {"alice": 200, "bob": LOGIN, "anonymous": LOGIN}
         )
-        an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
-        await User.objects.filter(pk=self.alice.pk).aupdate(last_login=an_hour_ago)
+        self.logged_in["alice"] = 3600
         await self.assertOutcomes(RecentLoginRequiredMixin, {"alice": LOGIN})
         await self.assertOutcomes(
             RecentLoginRequiredMixin, {"alice": 200}, max_last_login_delta=7200
         )
+        await self.assertOutcomes(
+            RecentLoginRequiredMixin,
+            {"alice": 200},
+            max_last_login_delta=datetime.timedelta(hours=2),
+        )
+
+    async def test_the_users_last_login_is_not_the_sessions(self) -> None:
+        # bob logged in just now on another device: this session stays old.
+        await User.objects.filter(pk=self.bob.pk).aupdate(last_login=timezone.now())
+        self.logged_in["bob"] = 7200
+        await self.assertOutcomes(RecentLoginRequiredMixin, {"bob": LOGIN})
+        self.logged_in["bob"] = None
+        await self.assertOutcomes(RecentLoginRequiredMixin, {"bob": LOGIN})
+
+    async def test_a_time_that_is_no_time_is_not_recent(self) -> None:
+        for value in ("now", True, float("nan"), float("inf"), [1], None):
+            session = SessionStore()
+            session[LOGIN_TIME] = value
+            self.session_for = lambda user, session=session: session  # type: ignore[method-assign]
+            with self.subTest(value=value):
+                await self.assertOutcomes(RecentLoginRequiredMixin, {"alice": LOGIN})
+
+    async def test_a_clock_slightly_ahead_counts_as_now(self) -> None:
+        self.logged_in["alice"] = -2  # another server's clock, two seconds ahead
+        await self.assertOutcomes(RecentLoginRequiredMixin, {"alice": 200})
 
     async def test_raise_exception(self) -> None:
         await self.assertOutcomes(
@@ -262,6 +315,12 @@ class RecentLoginRequiredTests(RuleTestCase):
     async def test_max_last_login_delta_must_be_seconds(self) -> None:
         view = view_class("async", RecentLoginRequiredMixin, max_last_login_delta="1h")
         with self.assertRaisesMessage(ImproperlyConfigured, "number of seconds"):
+            await self.outcome(view, self.alice)
+
+    async def test_no_session_is_a_clear_error(self) -> None:
+        self.session_for = lambda user: None  # type: ignore[method-assign]
+        view = view_class("async", RecentLoginRequiredMixin)
+        with self.assertRaisesMessage(ImproperlyConfigured, "has no session"):
             await self.outcome(view, self.alice)
 
 
@@ -341,16 +400,16 @@ urlpatterns = [
 class RecentLoginThroughTheStackTests(RuleTestCase):
     def test_logging_in_again_lets_the_user_through(self) -> None:
         self.client.force_login(self.alice)
-        User.objects.filter(pk=self.alice.pk).update(
-            last_login=timezone.now() - datetime.timedelta(hours=2)
-        )
+        session = self.client.session
+        session[LOGIN_TIME] -= 2 * 3600
+        session.save()
         response = self.client.get("/recent/?x=1")
         self.assertRedirects(
             response, "/login/?next=/recent/%3Fx%3D1", fetch_redirect_response=False
         )
         # The session was kept: still alice.
         self.assertEqual(self.client.get("/whoami/").content, b"alice")
-        self.client.force_login(self.alice)  # updates last_login
+        self.client.force_login(self.alice)  # notes the session's login time
         self.assertEqual(self.client.get("/recent/").content, b"recent alice")
 
 
