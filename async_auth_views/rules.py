@@ -61,6 +61,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
 from django.shortcuts import resolve_url
 
 from .groups import ain_any_group, in_any_group
@@ -405,23 +406,35 @@ class PermissionRule(Rule):
         return self._decide(owner, user, *call_hooks(owner, self._HOOKS))
 
     def check(self, owner: Any, user: UserType) -> Refusal | None:
-        if is_overridden(owner, "has_permission", PermissionHooks):
-            granted = truth(owner.has_permission)
-        else:
-            granted = self.holds(owner, user)
+        try:
+            if is_overridden(owner, "has_permission", PermissionHooks):
+                granted = truth(owner.has_permission)
+            else:
+                granted = self.holds(owner, user)
+        except Http404:
+            # A hook found no object: hidden and missing must answer alike.
+            if not _hides_existence(owner):
+                raise
+            granted = False
         return None if granted else self._refusal(owner, user)
 
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
-        if is_overridden(owner, "has_permission", PermissionHooks):
-            granted = await atruth(owner.has_permission)
-        else:
-            granted = await acall_hooks_then(
-                owner,
-                PermissionHooks,
-                self._HOOKS,
-                partial(self._decide, owner, user),
-                partial(self._adecide, owner, user),
-            )
+        try:
+            if is_overridden(owner, "has_permission", PermissionHooks):
+                granted = await atruth(owner.has_permission)
+            else:
+                granted = await acall_hooks_then(
+                    owner,
+                    PermissionHooks,
+                    self._HOOKS,
+                    partial(self._decide, owner, user),
+                    partial(self._adecide, owner, user),
+                )
+        except Http404:
+            # A hook found no object: hidden and missing must answer alike.
+            if not _hides_existence(owner):
+                raise
+            granted = False
         return None if granted else self._refusal(owner, user)
 
     def _decide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
@@ -433,9 +446,19 @@ class PermissionRule(Rule):
         return await ahas_perms(user, perms, obj, **_how(owner))
 
     def _refusal(self, owner: Any, user: UserType) -> Refusal:
-        if user.is_authenticated and getattr(owner, "return_404", False):
+        if user.is_authenticated and _hides_existence(owner):
             return Refusal.NOT_FOUND
         return refusal_for(user)
+
+
+def _hides_existence(owner: Any) -> bool:
+    """``return_404``: a refused user learns nothing of whether the object exists.
+
+    A hook that finds no object (``Http404``) is then a refusal too, so a
+    missing object and a hidden one get the same answer: one ``Http404`` for
+    an authenticated user, the login redirect for an anonymous one.
+    """
+    return bool(getattr(owner, "return_404", False))
 
 
 def _how(owner: Any) -> dict[str, bool]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime
 import time
 from typing import Any
+from urllib.parse import quote
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
@@ -20,9 +21,11 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
-from django.test import TestCase, override_settings
+from django.shortcuts import aget_object_or_404
+from django.test import AsyncClient, TestCase, override_settings
 from django.urls import path
 from django.utils import timezone
+from django.views.generic import DetailView
 from guardian.shortcuts import assign_perm
 
 from async_auth_views import rules
@@ -37,7 +40,7 @@ from async_auth_views.mixins import (
     SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
-from async_auth_views.views import AsyncView
+from async_auth_views.views import AsyncView, AsyncViewMixin
 
 from .kinds import KINDS, make_request, respond, view_class
 from .measure import cost_of, counting_hops
@@ -381,7 +384,41 @@ class PassesTest(UserPassesTestMixin, AsyncView):
         return HttpResponse("test")
 
 
+class HiddenArticle(PermissionRequiredMixin, AsyncViewMixin, DetailView):  # type: ignore[type-arg]
+    """``return_404``: the permission object is the one the view shows."""
+
+    model = Article
+    permission_required = "tests.change_article"
+    return_404 = True
+
+    def get_permission_object(self) -> Any:
+        return self.get_object()
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(f"article {self.get_object()}")
+
+
+class AsyncHiddenArticle(HiddenArticle):
+    async def get_permission_object(self) -> Any:  # type: ignore[override]
+        return await aget_object_or_404(Article, pk=self.kwargs["pk"])
+
+
+class SyncHiddenArticle(PermissionRequiredMixin, DetailView):  # type: ignore[type-arg]
+    model = Article
+    permission_required = "tests.change_article"
+    return_404 = True
+
+    def get_permission_object(self) -> Any:
+        return self.get_object()
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(f"article {self.get_object()}")
+
+
 urlpatterns = [
+    path("hidden/<int:pk>/", HiddenArticle.as_view()),
+    path("async-hidden/<int:pk>/", AsyncHiddenArticle.as_view()),
+    path("sync-hidden/<int:pk>/", SyncHiddenArticle.as_view()),
     path("login/", Whoami.as_view()),
     path("recent/", Recent.as_view()),
     path("whoami/", Whoami.as_view()),
@@ -527,6 +564,92 @@ class GuardianObjectPermissionTests(RuleTestCase):
         await self.assertSeen(
             self.emma, {"anonymous": "denied:"}, return_404=True, raise_exception=True
         )
+
+
+#: A 404 page that shows Django's exception message, as many projects' do.
+NOT_FOUND_TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "OPTIONS": {
+            "loaders": [
+                (
+                    "django.template.loaders.locmem.Loader",
+                    {"404.html": "Not found: {{ exception }} ({{ request_path }})"},
+                )
+            ]
+        },
+    }
+]
+
+
+@override_settings(
+    ROOT_URLCONF=__name__,
+    AUTHENTICATION_BACKENDS=GUARDIAN_BACKENDS,
+    TEMPLATES=NOT_FOUND_TEMPLATES,
+)
+class HiddenObjectTests(RuleTestCase):
+    """``return_404``: an object the user may not see answers as a missing one.
+
+    Both are requested through the whole stack, as alice (who may change
+    ``dune`` only) and anonymously; the answers differ only by the path.
+    """
+
+    PATHS = ("/hidden/", "/async-hidden/", "/sync-hidden/")
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.dune = Article.objects.create(title="Dune")
+        cls.emma = Article.objects.create(title="Emma")
+        cls.missing = cls.emma.pk + 1000
+        assign_perm("tests.change_article", cls.alice, cls.dune)
+
+    def answer(self, client: Any, url: str, pk: int) -> tuple[int, str, list[Any]]:
+        path_ = f"{url}{pk}/"
+        if isinstance(client, AsyncClient):
+            response = async_to_sync(client.get)(path_)
+        else:
+            response = client.get(path_)
+        # The path is the only difference allowed: it is the visitor's own.
+        body = response.content.decode().replace(path_, "<path>")
+        headers = sorted(
+            (name, value.replace(path_, "<path>").replace(quote(path_), "<path>"))
+            for name, value in response.headers.items()
+        )
+        return response.status_code, body, headers
+
+    def assert_same_answer(self) -> list[tuple[int, str, list[Any]]]:
+        """The answers for the hidden object, each checked equal to the missing one's."""
+        answers = []
+        for client in (self.client, self.async_client):
+            for url in self.PATHS:
+                with self.subTest(client=type(client).__name__, url=url):
+                    hidden = self.answer(client, url, self.emma.pk)
+                    missing = self.answer(client, url, self.missing)
+                    self.assertEqual(hidden, missing)
+                    answers.append(hidden)
+        return answers
+
+    def test_a_hidden_object_answers_as_a_missing_one(self) -> None:
+        self.client.force_login(self.alice)
+        self.async_client.force_login(self.alice)
+        for status, _, _ in self.assert_same_answer():
+            self.assertEqual(status, 404)
+        self.assertEqual(
+            self.client.get(f"/hidden/{self.dune.pk}/").content, b"article Dune"
+        )
+
+    def test_anonymous_visitors_are_sent_to_log_in_for_both(self) -> None:
+        for status, _, headers in self.assert_same_answer():
+            self.assertEqual(status, 302)
+            self.assertIn(("Location", "/login/?next=<path>"), headers)
+
+    def test_with_raise_exception_both_are_403(self) -> None:
+        for view in (HiddenArticle, AsyncHiddenArticle, SyncHiddenArticle):
+            view.raise_exception = True
+            self.addCleanup(setattr, view, "raise_exception", False)
+        for status, _, _ in self.assert_same_answer():
+            self.assertEqual(status, 403)
 
 
 # Each rule's own cost: with no {{ perms }} in templates, which would load every
