@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 
 from .conf import lazy_paths
 from .identity import identity_cache, identity_timeout
+from .permission_names import check_permission_names
 from .permissions import unawaited_async_method
 from .session_engines import limits
 
@@ -180,3 +181,7 @@ def check_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 )
             )
     return errors
+
+
+# W003: a permission_required naming a permission no installed model declares.
+checks.register(check_permission_names)

@@ -33,6 +33,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from . import rules
 from .hooks import aresult, is_async_callable
+from .permission_names import DECORATOR_MARK
 from .redirects import login_redirect
 from .resolver import arequest_user, request_session, settle_user
 from .rules import Refusal
@@ -236,18 +237,23 @@ def permission_required(
     ``raise_exception``. Every authentication backend is asked, on async views
     too; the middleware loads the user's model permissions with the user.
     """
-    return _guard(
+    names = _names(perm, "permission name", "permission_required")
+    guard: Callable[[ViewT], ViewT] = _guard(
         rules.permissions,
-        _owner(
-            rules.PermissionHooks,
-            "permission_required",
-            permission_required=_names(perm, "permission name", "permission_required"),
-        ),
+        _owner(rules.PermissionHooks, "permission_required", permission_required=names),
         login_url=login_url,
         redirect_field_name=REDIRECT_FIELD_NAME,
         raise_exception=raise_exception,
         marks={"preload_permissions": True},
     )
+
+    def decorator(view_func: ViewT) -> ViewT:
+        view: Any = guard(view_func)
+        # For system check W003; after wraps(), which copied the inner ones.
+        setattr(view, DECORATOR_MARK, (*getattr(view, DECORATOR_MARK, ()), names))
+        return view  # type: ignore[no-any-return]
+
+    return decorator
 
 
 def group_required(

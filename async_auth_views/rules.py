@@ -78,6 +78,7 @@ from .hooks import (
     verdict,
 )
 from .login_time import alogin_time, logged_in_within, login_time
+from .permission_names import log_refusal
 from .permissions import ahas_perms, has_perms, permission_list, required_permissions
 
 if TYPE_CHECKING:
@@ -438,12 +439,19 @@ class PermissionRule(Rule):
         return None if granted else self._refusal(owner, user)
 
     def _decide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
-        return has_perms(user, required_permissions(perms, owner), obj, **_how(owner))
+        names = required_permissions(perms, owner)
+        granted = has_perms(user, names, obj, **_how(owner))
+        if not granted:
+            log_refusal(owner, names, bool(owner.any_perm), obj)
+        return granted
 
     async def _adecide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
         """See _decide()."""
-        perms = required_permissions(perms, owner)
-        return await ahas_perms(user, perms, obj, **_how(owner))
+        names = required_permissions(perms, owner)
+        granted = await ahas_perms(user, names, obj, **_how(owner))
+        if not granted:
+            log_refusal(owner, names, bool(owner.any_perm), obj)
+        return granted
 
     def _refusal(self, owner: Any, user: UserType) -> Refusal:
         if user.is_authenticated and _hides_existence(owner):
