@@ -53,6 +53,8 @@ def handler_runs_in_event_loop(view: Callable[..., Any], method: str | None) -> 
     name = (method or "").lower()
     if name not in getattr(view_class, "http_method_names", ()):
         return False
+    if name == "head" and not hasattr(view_class, "head"):
+        name = "get"  # View.setup() answers HEAD with get()
     return is_async_callable(getattr(view_class, name, None))
 
 

@@ -181,6 +181,18 @@ class PermsInTemplatesTests(TestCase):
     def test_perms_in_every_views_template_with_the_default_settings(self) -> None:
         self.assert_pages()
 
+    def test_a_head_request_is_answered_by_the_get_handler(self) -> None:
+        # Django's View answers HEAD with get() when it has no head().
+        for client in (AsyncClient(), Client()):
+            client.force_login(self.alice)
+            for url in PAGES:
+                with self.subTest(client=type(client).__name__, url=url):
+                    if isinstance(client, AsyncClient):
+                        response = async_to_sync(client.head)(url)
+                    else:
+                        response = client.head(url)
+                    self.assertEqual(response.status_code, 200)
+
     @override_settings(CACHES=CACHES, ASYNC_AUTH_IDENTITY_CACHE="identity")
     def test_the_same_with_the_identity_cache(self) -> None:
         caches["identity"].clear()
