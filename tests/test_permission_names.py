@@ -10,6 +10,7 @@ it required in the log, as a warning when no model declares one.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from django.contrib.auth.mixins import (
@@ -163,6 +164,25 @@ class PermissionNamesCheckTests(SimpleTestCase):
         self.assertIn(f"{__name__}.Typo", message.msg)
         self.assertIn("only active superusers", message.msg)
         self.assertIn("SILENCED_SYSTEM_CHECKS", message.hint)
+
+    def test_a_consumer_naming_an_undeclared_permission_is_named(self) -> None:
+        from channels.generic.websocket import AsyncWebsocketConsumer
+
+        from async_auth_views.channels import PermissionRequiredMixin as Consumer
+
+        # As if defined at module level (a class made in a function is not
+        # looked at: the test suite makes many).
+        consumer = type(
+            "TypoConsumer",
+            (Consumer, AsyncWebsocketConsumer),
+            {"permission_required": "auth.add_usr", "__module__": __name__},
+        )
+        self.addCleanup(gc.collect)
+        try:
+            found = warnings_by_view()
+        finally:
+            del consumer
+        self.assertIn("'auth.add_usr'", found["TypoConsumer"])
 
     @override_settings(SILENCED_SYSTEM_CHECKS=[W003])
     def test_it_can_be_silenced(self) -> None:
