@@ -183,5 +183,5 @@ def check_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     return errors
 
 
-# W003: a permission_required naming a permission no installed model declares.
+# W004: a permission_required naming a permission no installed model declares.
 checks.register(check_permission_names)

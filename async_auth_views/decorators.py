@@ -249,7 +249,7 @@ def permission_required(
 
     def decorator(view_func: ViewT) -> ViewT:
         view: Any = guard(view_func)
-        # For system check W003; after wraps(), which copied the inner ones.
+        # For system check W004; after wraps(), which copied the inner ones.
         setattr(view, DECORATOR_MARK, (*getattr(view, DECORATOR_MARK, ()), names))
         return view  # type: ignore[no-any-return]
 

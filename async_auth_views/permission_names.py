@@ -7,7 +7,7 @@ of each installed app, its ``Meta.default_permissions`` and its
 ``Meta.permissions``, named ``"<app_label>.<codename>"`` (a proxy's by its own
 app). A name django-rules registers counts too.
 
-System check ``async_auth_views.W003`` reports every such name that the views
+System check ``async_auth_views.W004`` reports every such name that the views
 routed by ``ROOT_URLCONF`` require (``PermissionRequiredMixin``, Django's too,
 and ``permission_required``, on a function or through ``method_decorator``),
 and the consumer mixins' subclasses defined at module level and imported by
@@ -95,7 +95,7 @@ def log_refusal(owner: Any, names: tuple[str, ...], any_perm: bool, obj: Any) ->
 def check_permission_names(
     app_configs: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """W003: a view or consumer requires a permission no installed model declares."""
+    """W004: a view or consumer requires a permission no installed model declares."""
     messages: dict[tuple[int, str, tuple[str, ...]], checks.CheckMessage] = {}
     for where, label, value in _required():
         names = _names(value)
@@ -124,7 +124,7 @@ def _message(where: Any, label: str, names: tuple[str, ...]) -> checks.Warning |
             "ones included (an empty list of permissions is always held).",
             hint="Name the permissions it requires, or remove the check.",
             obj=where,
-            id="async_auth_views.W003",
+            id="async_auth_views.W004",
         )
     unknown = undeclared(names)
     if not unknown:
@@ -133,14 +133,14 @@ def _message(where: Any, label: str, names: tuple[str, ...]) -> checks.Warning |
         "Name each permission 'app_label.codename', as the installed models "
         "declare it (Meta.default_permissions, Meta.permissions). If a "
         "backend of yours grants permissions no model declares, add "
-        "'async_auth_views.W003' to SILENCED_SYSTEM_CHECKS."
+        "'async_auth_views.W004' to SILENCED_SYSTEM_CHECKS."
     )
     return checks.Warning(
         f"{label} requires {', '.join(_quoted(unknown))}, which no installed "
         "model declares: only active superusers pass.",
         hint=hint,
         obj=where,
-        id="async_auth_views.W003",
+        id="async_auth_views.W004",
     )
 
 

@@ -1,7 +1,7 @@
 """Tests for ``async_auth_views.permission_names``: a permission no model declares.
 
 ``permission_required = "books.chnage_book"`` refuses everyone but active
-superusers, without a word. System check ``async_auth_views.W003`` names each
+superusers, without a word. System check ``async_auth_views.W004`` names each
 one it finds from what the installed models declare (the names ``migrate``
 creates), on the views the URLconf routes to (mixins, the decorator, Django's
 own mixin) and on consumers; at request time a refusal names the permissions
@@ -28,7 +28,7 @@ from async_auth_views.decorators import login_required, permission_required
 from async_auth_views.mixins import PermissionRequiredMixin
 from async_auth_views.views import AsyncView
 
-W003 = "async_auth_views.W003"
+W004 = "async_auth_views.W004"
 
 
 class Publication(models.Model):
@@ -116,10 +116,10 @@ urlpatterns = [
 
 
 def warnings_by_view() -> dict[str, str]:
-    """The W003 messages of the registered checks, by the view each names."""
+    """The W004 messages of the registered checks, by the view each names."""
     found = {}
     for message in checks.run_checks():
-        if message.id == W003 and not message.is_silenced():
+        if message.id == W004 and not message.is_silenced():
             found[message.obj.__qualname__] = message.msg
     return found
 
@@ -158,7 +158,7 @@ class PermissionNamesCheckTests(SimpleTestCase):
         message = next(
             m
             for m in checks.run_checks()
-            if m.id == W003 and m.obj.__qualname__ == "Typo"
+            if m.id == W004 and m.obj.__qualname__ == "Typo"
         )
         self.assertEqual(message.level, checks.WARNING)
         self.assertIn(f"{__name__}.Typo", message.msg)
@@ -184,7 +184,7 @@ class PermissionNamesCheckTests(SimpleTestCase):
             del consumer
         self.assertIn("'auth.add_usr'", found["TypoConsumer"])
 
-    @override_settings(SILENCED_SYSTEM_CHECKS=[W003])
+    @override_settings(SILENCED_SYSTEM_CHECKS=[W004])
     def test_it_can_be_silenced(self) -> None:
         self.assertEqual(warnings_by_view(), {})
 

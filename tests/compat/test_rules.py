@@ -198,12 +198,12 @@ class ReviewURLs:
 
 @override_settings(ROOT_URLCONF=ReviewURLs)
 class RulesPermissionNamesTests(TestCase):
-    """A permission rules registers is declared, though no model declares it (W003)."""
+    """A permission rules registers is declared, though no model declares it (W004)."""
 
     def w003(self) -> list[str]:
         from django.core import checks
 
-        return [m.msg for m in checks.run_checks() if m.id == "async_auth_views.W003"]
+        return [m.msg for m in checks.run_checks() if m.id == "async_auth_views.W004"]
 
     def test_a_name_rules_registers_is_not_reported(self) -> None:
         self.assertEqual(len(self.w003()), 1)  # not registered yet
