@@ -403,9 +403,10 @@ class AccessMixin(rules.AccessHooks, _Base):
         self._astop_timer()
         await self._aleave_groups()
         self._auth_open = False
-        await self._auth_send(
-            {"type": "websocket.close", "code": code, "reason": _REASONS.get(code, "")}
-        )
+        message: dict[str, Any] = {"type": "websocket.close", "code": code}
+        if code in _REASONS:
+            message["reason"] = _REASONS[code]
+        await self._auth_send(message)
 
     def _recheck_due(self, now: float) -> bool:
         """Whether the interval since the last check has passed, or the session expired."""

@@ -35,6 +35,7 @@ from tests.kin.models import Employee, ProxyGroup, ProxyUser, Team
 from .consumers import (
     CONNECTED,
     SOCKETS,
+    app,
     json_consumer,
     raw_ws_consumer,
     ws_consumer,
@@ -554,6 +555,29 @@ class LeavesItsGroupsTests(SocketTestCase):
                 with self.assertRaises(asyncio.CancelledError):
                     await communicator.future
                 self.assertEqual(self.members(), {})
+
+    async def test_being_cancelled_during_its_check(self) -> None:
+        """A check that hangs holds the consumer until the server cancels it; the
+        groups joined before the check are left."""
+        checking = asyncio.Event()
+
+        async def test_func(self: Any) -> bool:
+            checking.set()
+            await asyncio.Event().wait()
+            return True
+
+        consumer = ws_consumer(
+            LoginRequiredMixin, UserPassesTestMixin, test_func=test_func
+        )
+        communicator = WebsocketCommunicator(app(consumer), "/ws/", headers=self.cookie)
+        await communicator.send_input({"type": "websocket.connect"})
+        await asyncio.wait_for(checking.wait(), 1)
+        self.assertEqual(len(self.members()), 3)
+        communicator.future.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await communicator.future
+        self.assertEqual(self.members(), {})
+        self.assertEqual(CONNECTED, [])
 
     async def test_a_layer_that_fails_to_discard_does_not_hide_the_error(self) -> None:
         """Leaving is tried for every group; a failure is logged, and the error
