@@ -281,14 +281,21 @@ class RawConsumerTests(ChannelsTestCase):
 
     async def test_sockets_are_checked_before_their_handlers(self) -> None:
         await self.user.user_permissions.aadd(
-            await Permission.objects.aget(codename="view_user")
+            await Permission.objects.aget(codename="view_group")
         )
+        # Permissions of auth.Group, which every project has, whatever its user model.
+        granted, refused = "auth.view_group", "auth.delete_group"
         cases: list[tuple[type, dict[str, Any], Any, Any]] = [
             (LoginRequiredMixin, {}, [], CLOSE_UNAUTHENTICATED),
             (LoginRequiredMixin, {}, None, "accepted"),
-            (PermissionRequiredMixin, {"permission_required": PERM}, [], 4401),
-            (PermissionRequiredMixin, {"permission_required": PERM}, None, "accepted"),
-            (PermissionRequiredMixin, {"permission_required": "auth.x"}, None, 4403),
+            (PermissionRequiredMixin, {"permission_required": granted}, [], 4401),
+            (
+                PermissionRequiredMixin,
+                {"permission_required": granted},
+                None,
+                "accepted",
+            ),
+            (PermissionRequiredMixin, {"permission_required": refused}, None, 4403),
             (UserPassesTestMixin, {"test_func": _false}, None, CLOSE_FORBIDDEN),
             (UserPassesTestMixin, {"test_func": _atrue}, None, "accepted"),
         ]
