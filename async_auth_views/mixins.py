@@ -18,6 +18,7 @@ in a check propagates, so the view is never served when a check fails.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,19 @@ class AccessMixin(rules.AccessHooks, _Base):
 
     #: Why the check being answered refused; None outside a refusal.
     _access_refusal: Refusal | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A consumer's class imported Channels: no consumer without it.
+        consumer = sys.modules.get("channels.consumer")
+        if consumer is not None and issubclass(cls, consumer.AsyncConsumer):
+            raise rules.wrong_door(
+                cls,
+                __name__,
+                "a Channels consumer",
+                "views",
+                "async_auth_views.channels",
+            )
 
     def access_user(self) -> UserType:
         return request_user(self.request)
