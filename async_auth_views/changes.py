@@ -310,7 +310,7 @@ def wanted() -> bool:
 
 def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:
     """``setting_changed`` receiver: connect once the cache or a layer is set."""
-    if setting in ("ASYNC_AUTH_IDENTITY_CACHE", "CHANNEL_LAYERS") and value:
+    if setting in (conf.IDENTITY_CACHE.name, "CHANNEL_LAYERS") and value:
         connect_receivers()
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
@@ -147,8 +148,6 @@ def identity_cache() -> BaseCache | None:
     if alias is None:
         return None
     require_app(IDENTITY_CACHE.name)
-    from django.core.cache import caches
-
     return caches[alias]
 
 
