@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedi
 from django.utils.decorators import classonlymethod
 
 from . import rules
+from .conf import require_app
 from .hooks import (
     acall_hook,
     acall_hooks_then,
@@ -105,6 +106,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         **kwargs: Any,
     ) -> Any:
         """Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
+        require_app(self)
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.

@@ -32,6 +32,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.views import View
 
 from .. import rules
+from ..conf import require_setup
 from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user_until
@@ -43,6 +44,7 @@ from .revocation import (
     CLOSE_UNAUTHENTICATED,
     EVERYONE_GROUP,
     MIN_TICK,
+    integration_used,
     renew_interval,
     revalidate_interval,
     saved_session,
@@ -159,6 +161,14 @@ class AccessMixin(rules.AccessHooks, _Base):
                     f"{base.__name__}.{overrides[0]}() would serve without the "
                     f"access check. Put {mixin} first in {cls.__name__}'s bases."
                 )
+
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> Any:
+        """Channels' ASGI application for the consumer, once the library is set up."""
+        require_setup(cls)
+        integration_used()
+        parent: Any = super()
+        return parent.as_asgi(**initkwargs)
 
     def access_user(self) -> UserType:
         return self._user()

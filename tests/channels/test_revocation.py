@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from importlib import import_module
 from typing import Any, ClassVar
+from unittest.mock import patch
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.contrib.sessions.models import Session
 from django.core import checks
-from django.test import Client, override_settings
+from django.test import Client, SimpleTestCase, override_settings
 from django.utils import timezone
 
 from async_auth_views import changes
@@ -31,6 +32,7 @@ from async_auth_views.channels import (
 )
 from async_auth_views.channels.revocation import check_channel_layer
 from tests.kin.models import Employee, ProxyGroup, ProxyUser, Team
+from tests.projects.run import check
 
 from .consumers import (
     CONNECTED,
@@ -195,6 +197,7 @@ class NoChannelLayerTests(ChannelsTestCase):
         await communicator.disconnect()
 
     def test_system_check_warns(self) -> None:
+        AuthMiddlewareStack(ws_consumer(LoginRequiredMixin).as_asgi())  # in use
         messages = check_channel_layer()
         self.assertEqual([m.id for m in messages], ["async_auth_views.W101"])
         self.assertIsInstance(messages[0], checks.Warning)
@@ -206,6 +209,32 @@ class NoChannelLayerTests(ChannelsTestCase):
                 "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
             }
         ):
+            self.assertEqual(check_channel_layer(), [])
+
+
+class ChannelLayerCheckTests(SimpleTestCase):
+    """W101 (no channel layer) is for projects whose sockets we protect, as
+    ``manage.py check`` reports it in a project of each kind."""
+
+    def test_a_project_serving_http_only_is_not_warned(self) -> None:
+        """Channels installed (another package needs it), neither set up nor used."""
+        self.assertNotIn("W101", check("settings_http"))
+
+    def test_a_channels_project_without_a_layer_is_warned(self) -> None:
+        """``ASGI_APPLICATION`` names an application our mixins protect."""
+        said = check("settings_channels")
+        self.assertIn("?: (async_auth_views.W101) No channel layer is configured", said)
+
+    def test_a_channels_project_with_a_layer_is_not_warned(self) -> None:
+        self.assertNotIn("W101", check("settings_channels_layer"))
+
+    @override_settings(ASGI_APPLICATION="tests.no.such.module.application")
+    def test_an_application_that_cannot_be_imported_is_left_to_the_server(
+        self,
+    ) -> None:
+        from async_auth_views.channels import revocation
+
+        with patch.object(revocation, "_in_use", False):
             self.assertEqual(check_channel_layer(), [])
 
 
