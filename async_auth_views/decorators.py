@@ -32,6 +32,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from . import rules
+from .conf import require_app
 from .hooks import aresult, is_async_callable
 from .permission_names import DECORATOR_MARK
 from .redirects import login_redirect
@@ -87,6 +88,7 @@ def _guard(
             async def _view_wrapper(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
+                require_app(view_func)
                 user = await arequest_user(request)
                 checked = owner(user, request)
                 refusal = await rule.acheck(checked, user)
@@ -101,6 +103,7 @@ def _guard(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
+                require_app(view_func)
                 user = settle_user(request)
                 checked = owner(user, request)
                 refusal = rule.check(checked, user)
