@@ -20,6 +20,7 @@ class AsyncAuthViewsConfig(AppConfig):
             changes,
             checks,  # noqa: F401  (registers the checks)
             conf,
+            login_time,  # noqa: F401  (records when each session logs in)
         )
 
         if importlib.util.find_spec("channels") is not None:

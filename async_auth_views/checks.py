@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from . import conf
+from .permission_names import check_permission_names
 from .permissions import unawaited_async_method
 from .session_engines import limits
 
@@ -196,3 +197,7 @@ def check_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 )
             )
     return errors
+
+
+# W004: a permission_required naming a permission no installed model declares.
+checks.register(check_permission_names)

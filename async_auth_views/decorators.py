@@ -34,8 +34,9 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from . import rules
 from .conf import require_app
 from .hooks import aresult, is_async_callable
+from .permission_names import DECORATOR_MARK
 from .redirects import login_redirect
-from .resolver import arequest_user, settle_user
+from .resolver import arequest_user, request_session, settle_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 #: Builds the rule's owner (a ``rules.owner_for()``) for the request's user.
-OwnerFactory = Callable[["UserType"], Any]
+OwnerFactory = Callable[["UserType", HttpRequest], Any]
 
 
 def _guard(
@@ -89,7 +90,7 @@ def _guard(
             ) -> Any:
                 require_app(view_func)
                 user = await arequest_user(request)
-                checked = owner(user)
+                checked = owner(user, request)
                 refusal = await rule.acheck(checked, user)
                 if refusal is not None:
                     return refuse(request, checked, refusal)
@@ -104,7 +105,7 @@ def _guard(
                 # A lazy user is resolved here, so no async hook meets it in a loop.
                 require_app(view_func)
                 user = settle_user(request)
-                checked = owner(user)
+                checked = owner(user, request)
                 refusal = rule.check(checked, user)
                 if refusal is not None:
                     return refuse(request, checked, refusal)
@@ -173,7 +174,7 @@ def user_passes_test(
     if not callable(test_func):
         raise TypeError(f"user_passes_test() takes a callable, not {test_func!r}.")
 
-    def owner(user: UserType) -> rules.AccessHooks:
+    def owner(user: UserType, request: HttpRequest) -> rules.AccessHooks:
         return rules.owner_for(
             rules.PassesTestHooks,
             user,
@@ -190,8 +191,15 @@ def user_passes_test(
 
 
 def _owner(hooks: type[rules.AccessHooks], name: str, **attrs: Any) -> OwnerFactory:
-    """An owner factory for a rule whose hooks read only the decorator's arguments."""
-    return lambda user: rules.owner_for(hooks, user, name, **attrs)
+    """An owner factory for a rule whose hooks read the decorator's arguments
+    and the request's session."""
+    return lambda user, request: rules.owner_for(
+        hooks,
+        user,
+        name,
+        access_session=functools.partial(request_session, request),
+        **attrs,
+    )
 
 
 @overload
@@ -232,18 +240,23 @@ def permission_required(
     ``raise_exception``. Every authentication backend is asked, on async views
     too; the middleware loads the user's model permissions with the user.
     """
-    return _guard(
+    names = _names(perm, "permission name", "permission_required")
+    guard: Callable[[ViewT], ViewT] = _guard(
         rules.permissions,
-        _owner(
-            rules.PermissionHooks,
-            "permission_required",
-            permission_required=_names(perm, "permission name", "permission_required"),
-        ),
+        _owner(rules.PermissionHooks, "permission_required", permission_required=names),
         login_url=login_url,
         redirect_field_name=REDIRECT_FIELD_NAME,
         raise_exception=raise_exception,
         marks={"preload_permissions": True},
     )
+
+    def decorator(view_func: ViewT) -> ViewT:
+        view: Any = guard(view_func)
+        # For system check W004; after wraps(), which copied the inner ones.
+        setattr(view, DECORATOR_MARK, (*getattr(view, DECORATOR_MARK, ()), names))
+        return view  # type: ignore[no-any-return]
+
+    return decorator
 
 
 def group_required(
@@ -319,9 +332,11 @@ def recent_login_required(
     login_url: str | None = None,
     redirect_field_name: str | None = REDIRECT_FIELD_NAME,
 ) -> ViewT | Callable[[ViewT], ViewT]:
-    """Serve the view to users who logged in less than ``max_last_login_delta`` seconds ago.
+    """Serve the view to sessions that logged in less than ``max_last_login_delta`` seconds ago.
 
-    Others are sent to the login page with ``next``, keeping their session.
+    The time is the session's own, recorded at login, not the user's
+    ``last_login``. Others are sent to the login page with ``next``, keeping
+    their session.
     """
     decorator: Callable[[ViewT], ViewT] = _guard(
         rules.recent_login,

@@ -46,6 +46,7 @@ from .resolver import (
     settle_user,
 )
 from .sessions import SessionMiddleware
+from .templates import renders_perms_in_event_loop
 
 GetResponse = Callable[[HttpRequest], Any]
 
@@ -124,14 +125,16 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         return not any(pattern.match(request.path_info) for pattern in self.lazy_paths)
 
     def preloads_permissions(self, request: HttpRequest) -> bool:
-        """Whether the view this request is routed to checks model permissions.
+        """Whether the view this request is routed to reads model permissions.
 
         A view says so with a true ``preload_permissions`` attribute (as
         ``PermissionRequiredMixin`` and ``permission_required`` do), on the
         function or on the class a class-based view (``view_class``) or a DRF
-        viewset (``cls``) came from;
-        its user's permissions are then loaded in the same thread hop as the
-        user, so the check costs none.
+        viewset (``cls``) came from; a view that says nothing does when its
+        handler is ``async def`` and its templates may read ``{{ perms }}``
+        (see :mod:`async_auth_views.templates`). Its user's permissions are
+        then loaded in the same thread hop as the user, so reading them costs
+        none. ``preload_permissions = False`` turns both off.
         """
         return self.preloads(request)["with_permissions"]
 
@@ -141,24 +144,29 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         From the routed view's ``preload_permissions`` and ``preload_groups``
         (``GroupRequiredMixin`` sets the second), looked up once.
         """
-        views = self._routed_views(request)
+        func = self._routed_view(request)
+        if func is None:
+            return {"with_permissions": False, "with_groups": False}
+        views = (func, getattr(func, "view_class", None) or getattr(func, "cls", func))
+        said = [getattr(view, "preload_permissions", None) for view in views]
         return {
-            "with_permissions": any(
-                getattr(view, "preload_permissions", False) for view in views
+            "with_permissions": any(said)
+            or (
+                all(value is None for value in said)
+                and renders_perms_in_event_loop(func, request.method)
             ),
             "with_groups": any(
                 getattr(view, "preload_groups", False) for view in views
             ),
         }
 
-    def _routed_views(self, request: HttpRequest) -> tuple[object, ...]:
-        """The routed view function, and the class it came from, if any."""
+    def _routed_view(self, request: HttpRequest) -> Callable[..., Any] | None:
+        """The view function the request is routed to, if any."""
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
         except Resolver404:
-            return ()
-        func = match.func
-        return (func, getattr(func, "view_class", None) or getattr(func, "cls", func))
+            return None
+        return match.func
 
     def process_request(self, request: HttpRequest) -> None:
         """Set a lazy ``request.user`` and ``request.auser()``, as Django does.
@@ -177,13 +185,20 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> None:
-        """See aprocess_view(). Nothing on the sync path: sync code reads a lazy user anyway.
+        """See aprocess_view(). On the sync path, only for an async view.
 
-        On the async path this runs only when a subclass overrides it and
-        calls ``super()``: Django runs it in a thread, where reading is safe.
+        Sync code reads a lazy user anyway; an async view, which Django runs
+        in an event loop of its own under WSGI, gets its user (and what its
+        check and templates read) resolved here, in the request's thread. On
+        the async path this runs only when a subclass overrides it and calls
+        ``super()``: Django runs it in a thread, where reading is safe.
         """
-        if self.async_mode and self.resolves_eagerly(request):
+        if not self.resolves_eagerly(request):
+            return
+        if self.async_mode:
             settle_user(request)
+        elif is_async_callable(view_func):
+            settle_user(request, **self._preload(request))
 
     async def aprocess_view(
         self,

@@ -37,10 +37,17 @@ from .hooks import (
     is_overridden,
 )
 from .redirects import login_redirect
-from .resolver import UserType, arequest_user, request_user, settle_user
+from .resolver import (
+    UserType,
+    arequest_user,
+    request_session,
+    request_user,
+    settle_user,
+)
 from .rules import Refusal
 
 if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
     from django.views import View
 
     _Base = View
@@ -71,6 +78,9 @@ class AccessMixin(rules.AccessHooks, _Base):
 
     def access_user(self) -> UserType:
         return request_user(self.request)
+
+    def access_session(self) -> SessionBase:
+        return request_session(self.request)
 
     def handle_no_permission(self) -> HttpResponseBase:
         """403 for an authenticated user (or ``raise_exception``), else the login redirect.
@@ -255,11 +265,12 @@ class StaffuserRequiredMixin(AccessMixin):
 
 
 class RecentLoginRequiredMixin(rules.RecentLoginHooks, AccessMixin):
-    """Verify that the current user logged in less than ``max_last_login_delta`` seconds ago.
+    """Verify that this session logged in less than ``max_last_login_delta`` seconds ago.
 
-    An older login (or none recorded) is sent to the login URL with ``next``,
-    keeping the session: logging in again updates ``last_login`` and lets the
-    user through. With ``raise_exception``, it is a 403 instead.
+    The time is the session's own, recorded at login, not the user's
+    ``last_login``. An older login (or none recorded) is sent to the login
+    URL with ``next``, keeping the session: logging in again lets the user
+    through. With ``raise_exception``, it is a 403 instead.
     """
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

@@ -91,8 +91,12 @@ def required_permissions(perms: Any, owner: object) -> tuple[str, ...]:
 
 def _uses_django_checks(user: UserType) -> bool:
     # Not type(): a lazy request.user (the sync path) reports its user's class.
+    # A user model without PermissionsMixin has neither method.
     cls = user.__class__
-    return cls.has_perm in _DJANGO_HAS_PERM and cls.has_perms in _DJANGO_HAS_PERMS
+    return (
+        getattr(cls, "has_perm", None) in _DJANGO_HAS_PERM
+        and getattr(cls, "has_perms", None) in _DJANGO_HAS_PERMS
+    )
 
 
 def _is_plain_model_backend(backend: object) -> bool:

@@ -296,6 +296,11 @@ def settle_user(
     elif issubclass(kind, LazyObject) and user._wrapped is empty:
         user._setup()
     request.user = _unwrapped(user)
+    # Read before this call (by a middleware), the user was loaded without them.
+    if with_permissions:
+        load_permissions(request.user)
+    if with_groups:
+        load_group_names(request.user)
     return request.user
 
 
@@ -321,6 +326,18 @@ def request_user(request: HttpRequest) -> UserType:
     if not hasattr(request, "user"):
         raise _missing_middleware(request)
     return request.user
+
+
+def request_session(request: HttpRequest) -> SessionBase:
+    """``request.session``, with a clear error when no middleware set it."""
+    session: SessionBase | None = getattr(request, "session", None)
+    if session is None:
+        raise ImproperlyConfigured(
+            f"{type(request).__name__} has no session: the session middleware is "
+            "not installed. Add 'async_auth_views.middleware.SessionMiddleware' "
+            "(or Django's) to MIDDLEWARE, before the authentication middleware."
+        )
+    return session
 
 
 async def arequest_user(request: HttpRequest) -> UserType:

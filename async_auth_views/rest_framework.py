@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .extras import require_extra
 
@@ -115,7 +116,9 @@ class DjangoObjectPermissions(DjangoModelPermissions, drf.DjangoObjectPermission
     DRF's ``DjangoObjectPermissions``: an object-permission backend (such as
     django-guardian's or django-rules') decides; a user who may not read the
     object gets 404, so its existence is not disclosed, and one who may read
-    but not change it gets 403. Both checks run in the same thread.
+    but not change it gets 403. Both checks run in the same thread. The 404
+    is the very answer DRF's ``get_object()`` gives for a missing object
+    (DRF's own class answers ``"Not found."``, which tells the two apart).
     """
 
     def has_object_permission(self, request: Any, view: Any, obj: Model) -> bool:
@@ -134,8 +137,20 @@ class DjangoObjectPermissions(DjangoModelPermissions, drf.DjangoObjectPermission
         if holds(request.method):
             return True
         if request.method in drf.SAFE_METHODS or not holds("GET"):
-            raise Http404
+            raise self.object_not_found(view, model)
         return False
+
+    def object_not_found(self, view: Any, model: type[Model]) -> Exception:
+        """What to raise for an object the user may not read: a missing object's answer.
+
+        ``Http404`` with the message of Django's ``get_object_or_404()``,
+        which DRF's and adrf's ``get_object()`` raise when no object matches.
+        Override it if your view answers a missing object otherwise.
+        """
+        return Http404(
+            # The msgid of django.shortcuts.get_object_or_404(): same translation.
+            _("No %s matches the given query.") % model._meta.object_name
+        )
 
 
 def _model(permission: Any, view: Any) -> type[Model]:

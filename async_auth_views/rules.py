@@ -62,8 +62,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
 from django.shortcuts import resolve_url
-from django.utils import timezone
 
 from .groups import ain_any_group, in_any_group
 from .hooks import (
@@ -78,9 +78,13 @@ from .hooks import (
     truth_or_awaitable,
     verdict,
 )
+from .login_time import alogin_time, logged_in_within, login_time
+from .permission_names import log_refusal
 from .permissions import ahas_perms, has_perms, permission_list, required_permissions
 
 if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
+
     from .resolver import UserType
 
 
@@ -153,6 +157,12 @@ class AccessHooks:
         """The user the default hooks judge; each door says where it is."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement access_user()."
+        )
+
+    def access_session(self) -> SessionBase:
+        """The session of the request or socket being judged; each door says where it is."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement access_session()."
         )
 
     def get_login_url(self) -> str:
@@ -254,7 +264,7 @@ class GroupHooks(AccessHooks):
 class RecentLoginHooks(AccessHooks):
     """``RecentLoginRequiredMixin``'s attributes."""
 
-    #: How long ago (seconds) the user may have logged in.
+    #: How long ago (seconds) this session may have logged in.
     max_last_login_delta: float = 1800
 
 
@@ -346,32 +356,41 @@ class AnonymousRule(Rule):
 
 
 class RecentLoginRule(Rule):
-    """The user logged in less than ``max_last_login_delta`` seconds ago.
+    """This session logged in less than ``max_last_login_delta`` seconds ago.
 
-    Older (or never recorded) logins are asked to log in again, with ``next``
-    set and the session kept; a fresh login updates ``last_login``.
+    The time is the session's own, recorded at login (see
+    :mod:`async_auth_views.login_time`), never the user's ``last_login``:
+    another device's login does not make this session recent. A session that
+    recorded none, and an anonymous user, must log in (again): the login
+    redirect with ``next``, the session kept.
     """
 
     def check(self, owner: Any, user: UserType) -> Refusal | None:
         if not user.is_authenticated:
             return Refusal.LOGIN
-        delta = owner.max_last_login_delta
-        if isinstance(delta, bool) or not isinstance(
-            delta, (int, float, datetime.timedelta)
-        ):
-            raise ImproperlyConfigured(
-                f"{type(owner).__name__}.max_last_login_delta is {delta!r}: it "
-                "must be a number of seconds."
-            )
-        if not isinstance(delta, datetime.timedelta):
-            delta = datetime.timedelta(seconds=delta)
-        last_login = getattr(user, "last_login", None)
-        if last_login is None or timezone.now() - last_login > delta:
-            return Refusal.LOGIN
-        return None
+        seconds = _max_delta(owner)
+        logged_in_at = login_time(owner.access_session())
+        return None if logged_in_within(logged_in_at, seconds) else Refusal.LOGIN
 
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
-        return self.check(owner, user)
+        if not user.is_authenticated:
+            return Refusal.LOGIN
+        seconds = _max_delta(owner)
+        logged_in_at = await alogin_time(owner.access_session())
+        return None if logged_in_within(logged_in_at, seconds) else Refusal.LOGIN
+
+
+def _max_delta(owner: Any) -> float:
+    """``owner.max_last_login_delta`` in seconds; a clear error when it is none."""
+    delta = owner.max_last_login_delta
+    if isinstance(delta, datetime.timedelta):
+        return delta.total_seconds()
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
+        raise ImproperlyConfigured(
+            f"{type(owner).__name__}.max_last_login_delta is {delta!r}: it "
+            "must be a number of seconds."
+        )
+    return float(delta)
 
 
 class PassesTestRule(Rule):
@@ -405,37 +424,66 @@ class PermissionRule(Rule):
         return self._decide(owner, user, *call_hooks(owner, self._HOOKS))
 
     def check(self, owner: Any, user: UserType) -> Refusal | None:
-        if is_overridden(owner, "has_permission", PermissionHooks):
-            granted = truth(owner.has_permission)
-        else:
-            granted = self.holds(owner, user)
+        try:
+            if is_overridden(owner, "has_permission", PermissionHooks):
+                granted = truth(owner.has_permission)
+            else:
+                granted = self.holds(owner, user)
+        except Http404:
+            # A hook found no object: hidden and missing must answer alike.
+            if not _hides_existence(owner):
+                raise
+            granted = False
         return None if granted else self._refusal(owner, user)
 
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
-        if is_overridden(owner, "has_permission", PermissionHooks):
-            granted = await atruth(owner.has_permission)
-        else:
-            granted = await acall_hooks_then(
-                owner,
-                PermissionHooks,
-                self._HOOKS,
-                partial(self._decide, owner, user),
-                partial(self._adecide, owner, user),
-            )
+        try:
+            if is_overridden(owner, "has_permission", PermissionHooks):
+                granted = await atruth(owner.has_permission)
+            else:
+                granted = await acall_hooks_then(
+                    owner,
+                    PermissionHooks,
+                    self._HOOKS,
+                    partial(self._decide, owner, user),
+                    partial(self._adecide, owner, user),
+                )
+        except Http404:
+            # A hook found no object: hidden and missing must answer alike.
+            if not _hides_existence(owner):
+                raise
+            granted = False
         return None if granted else self._refusal(owner, user)
 
     def _decide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
-        return has_perms(user, required_permissions(perms, owner), obj, **_how(owner))
+        names = required_permissions(perms, owner)
+        granted = has_perms(user, names, obj, **_how(owner))
+        if not granted:
+            log_refusal(owner, names, bool(owner.any_perm), obj)
+        return granted
 
     async def _adecide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
         """See _decide()."""
-        perms = required_permissions(perms, owner)
-        return await ahas_perms(user, perms, obj, **_how(owner))
+        names = required_permissions(perms, owner)
+        granted = await ahas_perms(user, names, obj, **_how(owner))
+        if not granted:
+            log_refusal(owner, names, bool(owner.any_perm), obj)
+        return granted
 
     def _refusal(self, owner: Any, user: UserType) -> Refusal:
-        if user.is_authenticated and getattr(owner, "return_404", False):
+        if user.is_authenticated and _hides_existence(owner):
             return Refusal.NOT_FOUND
         return refusal_for(user)
+
+
+def _hides_existence(owner: Any) -> bool:
+    """``return_404``: a refused user learns nothing of whether the object exists.
+
+    A hook that finds no object (``Http404``) is then a refusal too, so a
+    missing object and a hidden one get the same answer: one ``Http404`` for
+    an authenticated user, the login redirect for an anonymous one.
+    """
+    return bool(getattr(owner, "return_404", False))
 
 
 def _how(owner: Any) -> dict[str, bool]:

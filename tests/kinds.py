@@ -40,10 +40,15 @@ def view_class(kind: str, *mixins: type, **attrs: Any) -> type:
     return type(f"{kind.title()}View", (*mixins, base), {"get": get, **attrs})
 
 
-def make_request(user: Any = None, path: str = "/rand", **extra: Any) -> Any:
-    """A request as the middleware leaves it: a concrete user and an ``auser()``."""
+def make_request(
+    user: Any = None, path: str = "/rand", *, session: Any = None, **extra: Any
+) -> Any:
+    """A request as the middleware leaves it: a concrete user and an ``auser()``,
+    and ``session`` when given."""
     request = AsyncRequestFactory().get(path, **extra)
     request.user = user if user is not None else AnonymousUser()
+    if session is not None:
+        request.session = session
 
     async def auser() -> Any:
         return request.user

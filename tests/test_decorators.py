@@ -8,15 +8,16 @@ tests for its decorators run against these too (scripts/django_auth_tests.sh).
 
 from __future__ import annotations
 
-import datetime
 import inspect
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.contrib.auth import decorators as django_decorators
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponse
 from django.test import TestCase, override_settings
@@ -47,6 +48,8 @@ from .shapes import RUNS, TEST_FUNC_SHAPES
 
 KINDS = ("sync", "async")
 LOGIN = "/login/?next=/rand"
+#: Where the session notes when it logged in (async_auth_views.login_time).
+LOGIN_TIME = "_async_auth_login_time"
 GUARDIAN_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
@@ -92,13 +95,27 @@ class DecoratorTestCase(TestCase):
             return AnonymousUser()
         return await User.objects.aget(pk=user.pk)
 
+    #: When each user's session logged in (seconds ago); None: it does not say.
+    logged_in: ClassVar[dict[str, float | None]] = {}
+
+    def session_for(self, user: Any) -> Any:
+        """The request's session; an authenticated user's logged in just now."""
+        session = SessionStore()
+        if user.is_authenticated:
+            ago = self.logged_in.get(user.get_username(), 0)
+            if ago is not None:
+                session[LOGIN_TIME] = time.time() - ago
+        return session
+
     async def outcome(
         self, decorator: Callable[..., Any], kind: str, user: Any, path: str = "/rand"
     ) -> Any:
         """200, the redirect's URL, or ``"denied"``."""
         view = decorator(_view(kind))
+        user = await self.fresh(user)
+        request = make_request(user, path, session=self.session_for(user))
         try:
-            response = await call(view, make_request(await self.fresh(user), path))
+            response = await call(view, request)
         except PermissionDenied:
             return "denied"
         return response.url if response.status_code == 302 else response.status_code
@@ -512,11 +529,12 @@ class GroupSuperuserStaffTests(DecoratorTestCase):
         )
 
     async def test_recent_login(self) -> None:
-        await User.objects.filter(pk=self.bob.pk).aupdate(
-            last_login=timezone.now() - datetime.timedelta(hours=2)
-        )
+        # bob's session logged in two hours ago, whatever his last_login says.
+        await User.objects.filter(pk=self.bob.pk).aupdate(last_login=timezone.now())
+        self.logged_in = {"bob": 2 * 3600, "root": None}
         await self.assertOutcomes(
-            recent_login_required, {"alice": 200, "bob": LOGIN, "anonymous": LOGIN}
+            recent_login_required,
+            {"alice": 200, "bob": LOGIN, "root": LOGIN, "anonymous": LOGIN},
         )
         await self.assertOutcomes(
             recent_login_required(max_last_login_delta=3 * 3600), {"bob": 200}
@@ -732,6 +750,7 @@ class MethodDecoratorTests(DecoratorTestCase):
             with self.subTest(url=url):
                 self.assertEqual(self.client.get(url).content.decode(), body)
 
+    @override_settings(TEMPLATES=[])  # no {{ perms }}: see tests/test_templates.py
     def test_the_permissions_are_loaded_in_the_users_hop(self) -> None:
         """The mark on a method_decorator'd dispatch reaches the middleware."""
         self.async_client.force_login(self.alice)
@@ -767,7 +786,9 @@ class LoginRequiredMiddlewareTests(DecoratorTestCase):
         self.assertEqual(response.content, b"sign up")
 
 
-@override_settings(ROOT_URLCONF=__name__)
+# Each decorator's own cost: with no {{ perms }} in templates, which would load
+# every async handler's permissions with its user (tests/test_templates.py).
+@override_settings(ROOT_URLCONF=__name__, TEMPLATES=[])
 class CostTests(DecoratorTestCase):
     """SQL statements and thread hops each decorator adds on an async view,
     through the whole stack, against an undecorated view for the same user;

@@ -66,6 +66,17 @@ TEMPLATES = [
     }
 ]
 
+#: The same engine without Django's auth context processor: no {{ perms }}.
+WITHOUT_PERMS = [
+    {
+        **TEMPLATES[0],
+        "OPTIONS": {
+            **TEMPLATES[0]["OPTIONS"],
+            "context_processors": ["django.template.context_processors.request"],
+        },
+    }
+]
+
 
 # Third-party backends -------------------------------------------------------
 
@@ -590,9 +601,15 @@ class CostTests(UsersMixin, TestCase):
         for url in ["/plain/", "/render/", "/template-response/"]:
             with self.subTest(url=url):
                 added, ours = self.added_cost(url, self.user)
-                self.assertEqual(added, (2, 1))
+                # With the auth context processor, an async handler's user
+                # comes with its permissions, for {{ perms }}: one statement more.
+                self.assertEqual(added, (3, 1))
                 self.assertIn("django_session", ours.sql[0])
                 self.assertIn("auth_user", ours.sql[1])
+                self.assertIn(" UNION ALL ", ours.sql[2])
+                with override_settings(TEMPLATES=WITHOUT_PERMS):
+                    added, _ = self.added_cost(url, self.user)
+                self.assertEqual(added, (2, 1))
                 if url != "/plain/":
                     self.assertEqual(
                         ours.response.content, b"user=alice request.user=alice"
@@ -629,7 +646,7 @@ class CostTests(UsersMixin, TestCase):
     def test_signed_cookie_sessions_cost_one_query(self):
         engine = "django.contrib.sessions.backends.signed_cookies"
         added, ours = self.added_cost("/render/", self.user, SESSION_ENGINE=engine)
-        self.assertEqual(added, (1, 1))
+        self.assertEqual(added, (2, 1))  # the user row, and its permissions
         self.assertIn("auth_user", ours.sql[0])
         self.assertEqual(ours.response.content, b"user=alice request.user=alice")
 
@@ -834,7 +851,7 @@ class LazyPathTests(UsersMixin, TestCase):
             client.force_login(self.user)
             eager = cost_of(client, "get", "/lazy/plain/")
         self.assertEqual(lazy.sql, [])
-        self.assertEqual(eager - lazy, (2, 1))
+        self.assertEqual(eager - lazy, (3, 1))  # session, user, permissions
 
     async def test_auser_resolves_lazy_user(self):
         await self.async_client.aforce_login(self.user)

@@ -9,18 +9,23 @@ permissions; then for what it costs through the whole middleware stack.
 from __future__ import annotations
 
 import datetime
+import time
 from typing import Any
+from urllib.parse import quote
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
-from django.test import TestCase, override_settings
+from django.shortcuts import aget_object_or_404
+from django.test import AsyncClient, TestCase, override_settings
 from django.urls import path
 from django.utils import timezone
+from django.views.generic import DetailView
 from guardian.shortcuts import assign_perm
 
 from async_auth_views import rules
@@ -35,7 +40,7 @@ from async_auth_views.mixins import (
     SuperuserRequiredMixin,
     UserPassesTestMixin,
 )
-from async_auth_views.views import AsyncView
+from async_auth_views.views import AsyncView, AsyncViewMixin
 
 from .kinds import KINDS, make_request, respond, view_class
 from .measure import cost_of, counting_hops
@@ -67,10 +72,20 @@ class RuleTestCase(TestCase):
             return user
         return await User.objects.aget(pk=user.pk)
 
+    def session_for(self, user: Any) -> Any:
+        """The request's session: an authenticated user's logged in just now."""
+        session = SessionStore()
+        if user.is_authenticated:
+            session[LOGIN_TIME] = time.time()
+        return session
+
     async def outcome(self, view: type, user: Any, path: str = "/rand") -> Any:
         """The status, the redirect's URL, ``denied:<message>`` or ``404``."""
+        request = make_request(
+            await self.fresh(user), path, session=self.session_for(user)
+        )
         try:
-            response = await respond(view, make_request(await self.fresh(user), path))
+            response = await respond(view, request)
         except PermissionDenied as exc:
             return f"denied:{exc}"
         except Http404:
@@ -96,6 +111,8 @@ class RuleTestCase(TestCase):
 
 
 LOGIN = "/login/?next=/rand"
+#: Where the session notes when it logged in (async_auth_views.login_time).
+LOGIN_TIME = "_async_auth_login_time"
 
 
 class AnonymousRequiredTests(RuleTestCase):
@@ -240,17 +257,56 @@ class SuperuserAndStaffRequiredTests(RuleTestCase):
 
 
 class RecentLoginRequiredTests(RuleTestCase):
+    """Recency is the time *this session* logged in, never the user's ``last_login``."""
+
+    #: When each user's session logged in (seconds ago); None: it does not say.
+    logged_in: dict[str, float | None]
+
+    def setUp(self) -> None:
+        self.logged_in = {"alice": 0, "bob": None, "root": 0}
+
+    def session_for(self, user: Any) -> Any:
+        session = SessionStore()
+        ago = self.logged_in.get(user.get_username())
+        if ago is not None:
+            session[LOGIN_TIME] = time.time() - ago
+        return session
+
     async def test_recent_passes_old_or_none_must_log_in_again(self) -> None:
-        # alice logged in just now; bob never (last_login None).
+        # alice's session logged in just now; bob's does not say when.
         await self.assertOutcomes(
             RecentLoginRequiredMixin, {"alice": 200, "bob": LOGIN, "anonymous": LOGIN}
         )
-        an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
-        await User.objects.filter(pk=self.alice.pk).aupdate(last_login=an_hour_ago)
+        self.logged_in["alice"] = 3600
         await self.assertOutcomes(RecentLoginRequiredMixin, {"alice": LOGIN})
         await self.assertOutcomes(
             RecentLoginRequiredMixin, {"alice": 200}, max_last_login_delta=7200
         )
+        await self.assertOutcomes(
+            RecentLoginRequiredMixin,
+            {"alice": 200},
+            max_last_login_delta=datetime.timedelta(hours=2),
+        )
+
+    async def test_the_users_last_login_is_not_the_sessions(self) -> None:
+        # bob logged in just now on another device: this session stays old.
+        await User.objects.filter(pk=self.bob.pk).aupdate(last_login=timezone.now())
+        self.logged_in["bob"] = 7200
+        await self.assertOutcomes(RecentLoginRequiredMixin, {"bob": LOGIN})
+        self.logged_in["bob"] = None
+        await self.assertOutcomes(RecentLoginRequiredMixin, {"bob": LOGIN})
+
+    async def test_a_time_that_is_no_time_is_not_recent(self) -> None:
+        for value in ("now", True, float("nan"), float("inf"), [1], None):
+            session = SessionStore()
+            session[LOGIN_TIME] = value
+            self.session_for = lambda user, session=session: session  # type: ignore[method-assign]
+            with self.subTest(value=value):
+                await self.assertOutcomes(RecentLoginRequiredMixin, {"alice": LOGIN})
+
+    async def test_a_clock_slightly_ahead_counts_as_now(self) -> None:
+        self.logged_in["alice"] = -2  # another server's clock, two seconds ahead
+        await self.assertOutcomes(RecentLoginRequiredMixin, {"alice": 200})
 
     async def test_raise_exception(self) -> None:
         await self.assertOutcomes(
@@ -262,6 +318,12 @@ class RecentLoginRequiredTests(RuleTestCase):
     async def test_max_last_login_delta_must_be_seconds(self) -> None:
         view = view_class("async", RecentLoginRequiredMixin, max_last_login_delta="1h")
         with self.assertRaisesMessage(ImproperlyConfigured, "number of seconds"):
+            await self.outcome(view, self.alice)
+
+    async def test_no_session_is_a_clear_error(self) -> None:
+        self.session_for = lambda user: None  # type: ignore[method-assign]
+        view = view_class("async", RecentLoginRequiredMixin)
+        with self.assertRaisesMessage(ImproperlyConfigured, "has no session"):
             await self.outcome(view, self.alice)
 
 
@@ -322,7 +384,41 @@ class PassesTest(UserPassesTestMixin, AsyncView):
         return HttpResponse("test")
 
 
+class HiddenArticle(PermissionRequiredMixin, AsyncViewMixin, DetailView):  # type: ignore[type-arg]
+    """``return_404``: the permission object is the one the view shows."""
+
+    model = Article
+    permission_required = "tests.change_article"
+    return_404 = True
+
+    def get_permission_object(self) -> Any:
+        return self.get_object()
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(f"article {self.get_object()}")
+
+
+class AsyncHiddenArticle(HiddenArticle):
+    async def get_permission_object(self) -> Any:  # type: ignore[override]
+        return await aget_object_or_404(Article, pk=self.kwargs["pk"])
+
+
+class SyncHiddenArticle(PermissionRequiredMixin, DetailView):  # type: ignore[type-arg]
+    model = Article
+    permission_required = "tests.change_article"
+    return_404 = True
+
+    def get_permission_object(self) -> Any:
+        return self.get_object()
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        return HttpResponse(f"article {self.get_object()}")
+
+
 urlpatterns = [
+    path("hidden/<int:pk>/", HiddenArticle.as_view()),
+    path("async-hidden/<int:pk>/", AsyncHiddenArticle.as_view()),
+    path("sync-hidden/<int:pk>/", SyncHiddenArticle.as_view()),
     path("login/", Whoami.as_view()),
     path("recent/", Recent.as_view()),
     path("whoami/", Whoami.as_view()),
@@ -341,16 +437,16 @@ urlpatterns = [
 class RecentLoginThroughTheStackTests(RuleTestCase):
     def test_logging_in_again_lets_the_user_through(self) -> None:
         self.client.force_login(self.alice)
-        User.objects.filter(pk=self.alice.pk).update(
-            last_login=timezone.now() - datetime.timedelta(hours=2)
-        )
+        session = self.client.session
+        session[LOGIN_TIME] -= 2 * 3600
+        session.save()
         response = self.client.get("/recent/?x=1")
         self.assertRedirects(
             response, "/login/?next=/recent/%3Fx%3D1", fetch_redirect_response=False
         )
         # The session was kept: still alice.
         self.assertEqual(self.client.get("/whoami/").content, b"alice")
-        self.client.force_login(self.alice)  # updates last_login
+        self.client.force_login(self.alice)  # notes the session's login time
         self.assertEqual(self.client.get("/recent/").content, b"recent alice")
 
 
@@ -470,7 +566,95 @@ class GuardianObjectPermissionTests(RuleTestCase):
         )
 
 
-@override_settings(ROOT_URLCONF=__name__)
+#: A 404 page that shows Django's exception message, as many projects' do.
+NOT_FOUND_TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "OPTIONS": {
+            "loaders": [
+                (
+                    "django.template.loaders.locmem.Loader",
+                    {"404.html": "Not found: {{ exception }} ({{ request_path }})"},
+                )
+            ]
+        },
+    }
+]
+
+
+@override_settings(
+    ROOT_URLCONF=__name__,
+    AUTHENTICATION_BACKENDS=GUARDIAN_BACKENDS,
+    TEMPLATES=NOT_FOUND_TEMPLATES,
+)
+class HiddenObjectTests(RuleTestCase):
+    """``return_404``: an object the user may not see answers as a missing one.
+
+    Both are requested through the whole stack, as alice (who may change
+    ``dune`` only) and anonymously; the answers differ only by the path.
+    """
+
+    PATHS = ("/hidden/", "/async-hidden/", "/sync-hidden/")
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.dune = Article.objects.create(title="Dune")
+        cls.emma = Article.objects.create(title="Emma")
+        cls.missing = cls.emma.pk + 1000
+        assign_perm("tests.change_article", cls.alice, cls.dune)
+
+    def answer(self, client: Any, url: str, pk: int) -> tuple[int, str, list[Any]]:
+        path_ = f"{url}{pk}/"
+        if isinstance(client, AsyncClient):
+            response = async_to_sync(client.get)(path_)
+        else:
+            response = client.get(path_)
+        # The path is the only difference allowed: it is the visitor's own.
+        body = response.content.decode().replace(path_, "<path>")
+        headers = sorted(
+            (name, value.replace(path_, "<path>").replace(quote(path_), "<path>"))
+            for name, value in response.headers.items()
+        )
+        return response.status_code, body, headers
+
+    def assert_same_answer(self) -> list[tuple[int, str, list[Any]]]:
+        """The answers for the hidden object, each checked equal to the missing one's."""
+        answers = []
+        for client in (self.client, self.async_client):
+            for url in self.PATHS:
+                with self.subTest(client=type(client).__name__, url=url):
+                    hidden = self.answer(client, url, self.emma.pk)
+                    missing = self.answer(client, url, self.missing)
+                    self.assertEqual(hidden, missing)
+                    answers.append(hidden)
+        return answers
+
+    def test_a_hidden_object_answers_as_a_missing_one(self) -> None:
+        self.client.force_login(self.alice)
+        self.async_client.force_login(self.alice)
+        for status, _, _ in self.assert_same_answer():
+            self.assertEqual(status, 404)
+        self.assertEqual(
+            self.client.get(f"/hidden/{self.dune.pk}/").content, b"article Dune"
+        )
+
+    def test_anonymous_visitors_are_sent_to_log_in_for_both(self) -> None:
+        for status, _, headers in self.assert_same_answer():
+            self.assertEqual(status, 302)
+            self.assertIn(("Location", "/login/?next=<path>"), headers)
+
+    def test_with_raise_exception_both_are_403(self) -> None:
+        for view in (HiddenArticle, AsyncHiddenArticle, SyncHiddenArticle):
+            view.raise_exception = True
+            self.addCleanup(setattr, view, "raise_exception", False)
+        for status, _, _ in self.assert_same_answer():
+            self.assertEqual(status, 403)
+
+
+# Each rule's own cost: with no {{ perms }} in templates, which would load every
+# async handler's permissions with its user (tests/test_templates.py).
+@override_settings(ROOT_URLCONF=__name__, TEMPLATES=[])
 class CostPerRuleTests(RuleTestCase):
     """SQL statements and thread hops each rule adds on an async view, through
     the whole stack (compared with an unprotected view for the same user)."""

@@ -309,7 +309,9 @@ class SavesSessionTests(TestCase):
 # What a request costs ---------------------------------------------------------
 
 
-@override_settings(ROOT_URLCONF=__name__)
+# The middlewares' own cost: with no {{ perms }} in templates, which would load
+# an async handler's permissions with its user (tests/test_templates.py).
+@override_settings(ROOT_URLCONF=__name__, TEMPLATES=[])
 class CostTests(UsersMixin, TestCase):
     """Whole-request thread hops and SQL, ours against Django's stack."""
 

@@ -348,6 +348,31 @@ class ObjectPermissionsTests(RulesMixin, TestCase):
                 self.assertEqual(response.status_code, 404)
                 self.assertEqual(await self.patch(kind, self.hidden), 404)
 
+    async def test_a_hidden_object_answers_exactly_as_a_missing_one(self) -> None:
+        # DRF's own DjangoObjectPermissions answers {"detail": "Not found."}
+        # where get_object() answers "No Article matches the given query.".
+        missing = self.hidden.pk + 1000
+        # alice lacks the model-level delete permission: 403 before any lookup.
+        for method, status in (("get", 404), ("patch", 404), ("delete", 403)):
+            for kind in KINDS:
+                with self.subTest(kind=kind, method=method):
+                    answers = [
+                        await self.answer(kind, method, pk)
+                        for pk in (self.hidden.pk, missing)
+                    ]
+                    self.assertEqual(answers[0], answers[1])
+                    self.assertEqual(answers[0][0], status)
+        self.assertTrue(await Article.objects.filter(pk=self.hidden.pk).aexists())
+
+    async def answer(self, kind: str, method: str, pk: int) -> tuple[Any, ...]:
+        """Status, body and headers; the path, the visitor's own, left out."""
+        url = f"/{kind}/articles/{pk}/"
+        response = await getattr(self.async_client, method)(
+            url, {"title": "changed"}, content_type="application/json"
+        )
+        headers = sorted(response.headers.items())
+        return response.status_code, response.content, headers
+
     async def test_readable_object_is_served(self) -> None:
         for kind in KINDS:
             with self.subTest(kind=kind):
@@ -372,7 +397,11 @@ class ObjectPermissionsTests(RulesMixin, TestCase):
         self.assertFalse([hop for hop in cost.hops if "has_perm" in hop], cost.hops)
 
 
-@override_settings(ROOT_URLCONF=__name__, AUTHENTICATION_BACKENDS=MODEL_BACKEND_ONLY)
+# With no {{ perms }} in templates, which would load the permissions of the
+# plain async view used as a baseline (tests/test_templates.py).
+@override_settings(
+    ROOT_URLCONF=__name__, AUTHENTICATION_BACKENDS=MODEL_BACKEND_ONLY, TEMPLATES=[]
+)
 class CostTests(TestCase):
     """SQL statements and thread hops, counted (see docs/integrations.rst)."""
 

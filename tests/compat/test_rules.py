@@ -178,3 +178,35 @@ class RulesTests(TestCase):
         self.assertEqual(cost.response.status_code, 200)
         added = [h for h in cost.hops if h not in baseline.hops]
         self.assertEqual(added, ["has_perms"])
+
+
+@rules.predicate
+def is_reviewer(user: Any) -> bool:
+    return user.get_username() == "reviewer"
+
+
+@permission_required("books.review")
+async def review(request: Any) -> HttpResponse:
+    return HttpResponse("review")
+
+
+class ReviewURLs:
+    """A URLconf (Django takes any object with ``urlpatterns``)."""
+
+    urlpatterns = (path("review/", review),)
+
+
+@override_settings(ROOT_URLCONF=ReviewURLs)
+class RulesPermissionNamesTests(TestCase):
+    """A permission rules registers is declared, though no model declares it (W004)."""
+
+    def w003(self) -> list[str]:
+        from django.core import checks
+
+        return [m.msg for m in checks.run_checks() if m.id == "async_auth_views.W004"]
+
+    def test_a_name_rules_registers_is_not_reported(self) -> None:
+        self.assertEqual(len(self.w003()), 1)  # not registered yet
+        rules.add_perm("books.review", is_reviewer)
+        self.addCleanup(rules.remove_perm, "books.review")
+        self.assertEqual(self.w003(), [])
