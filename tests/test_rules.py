@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
-from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.test import TestCase, override_settings
@@ -40,9 +40,10 @@ from async_auth_views.views import AsyncView
 from .kinds import KINDS, make_request, respond, view_class
 from .measure import cost_of, counting_hops
 from .models import Article
+from .project import ADD_USER, LOGIN_BACKEND, User, stock_only, user_perm_lookup
 
 GUARDIAN_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    LOGIN_BACKEND,
     "guardian.backends.ObjectPermissionBackend",
 ]
 
@@ -308,7 +309,7 @@ class Login(LoginRequiredMixin, AsyncView):
 
 
 class Perm(PermissionRequiredMixin, AsyncView):
-    permission_required = "auth.add_user"
+    permission_required = ADD_USER
 
     async def get(self, request: Any) -> HttpResponse:
         return HttpResponse("perm")
@@ -381,7 +382,7 @@ class StackedRuleTests(RuleTestCase):
                     order,
                     {**expected, "anonymous": LOGIN},
                     group_required="editors",
-                    permission_required="auth.add_user",
+                    permission_required=ADD_USER,
                 )
 
     async def test_anonymous_only_with_raise_exception_is_still_a_redirect(
@@ -484,8 +485,11 @@ class CostPerRuleTests(RuleTestCase):
         self.assertEqual((url, cost.response.status_code), (url, 200))
         return cost - baseline
 
+    @stock_only
     def test_counts(self) -> None:
-        self.alice.user_permissions.add(_perm("add_user"))
+        self.alice.user_permissions.add(
+            Permission.objects.get(**user_perm_lookup("add"))
+        )
         expected = {
             # path: (user, (extra SQL, extra hops))
             "/login-required/": (self.alice, (0, 0)),
@@ -535,7 +539,7 @@ class OneHopPerCheckTests(RuleTestCase):
     async def test_permission_hooks(self) -> None:
         def perms(self: Any) -> list[str]:
             Permission.objects.filter(codename="add_user").exists()  # a query
-            return ["auth.add_user"]
+            return [ADD_USER]
 
         def obj(self: Any) -> None:
             return None
@@ -544,7 +548,7 @@ class OneHopPerCheckTests(RuleTestCase):
             return None
 
         await sync_to_async(self.alice.user_permissions.add)(
-            await Permission.objects.aget(codename="add_user")
+            await Permission.objects.aget(**user_perm_lookup("add"))
         )
         for getter in (obj, aobj):
             with self.subTest(getter=getter.__name__):

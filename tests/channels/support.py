@@ -6,8 +6,9 @@ from typing import Any, ClassVar
 
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.test import Client, TransactionTestCase, override_settings
+
+from tests.project import User
 
 from .consumers import CONNECTED, app
 

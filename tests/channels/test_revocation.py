@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.core import checks
 from django.test import Client, override_settings
@@ -29,12 +29,23 @@ from async_auth_views.channels import (
     revoke_session,
 )
 from async_auth_views.channels.revocation import check_channel_layer
-from tests.kin.models import Employee, ProxyGroup, ProxyUser, Team
+from tests.backends import LockoutBackend
+from tests.models import Lockout
+from tests.project import (
+    Employee,
+    ProxyGroup,
+    ProxyUser,
+    Team,
+    User,
+    pk_forms,
+    user_perm,
+    user_perm_lookup,
+)
 
 from .consumers import CONNECTED, ws_consumer
 from .support import ChannelsTestCase, cookie_of
 
-PERM = "auth.view_user"
+PERM = user_perm("view")
 
 
 class SocketTestCase(ChannelsTestCase):
@@ -104,7 +115,7 @@ class RevocationTests(SocketTestCase):
         await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
 
     async def test_lost_permission_closes_with_forbidden(self) -> None:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         await self.user.user_permissions.aadd(permission)
         communicator = await self.open_accepted(
             ws_consumer(PermissionRequiredMixin, permission_required=PERM)
@@ -267,7 +278,7 @@ class KinRevocationTests(SocketTestCase):
                 await self.assert_closed(communicator, CLOSE_FORBIDDEN)
 
     async def open_with_permission(self) -> Any:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         await self.user.user_permissions.aadd(permission)
         return permission, await self.open_accepted(
             ws_consumer(PermissionRequiredMixin, permission_required=PERM)
@@ -285,7 +296,7 @@ class KinRevocationTests(SocketTestCase):
         await self.assert_closed(communicator, CLOSE_FORBIDDEN)
 
     async def open_in_group(self) -> tuple[Team, Permission, Any]:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         team = await Team.objects.acreate(name="readers")
         await team.permissions.aadd(permission)
         await self.user.groups.aadd(team)
@@ -338,7 +349,7 @@ class BulkChangeRevocationTests(SocketTestCase):
     async def test_group_permission_deleted_in_bulk(self) -> None:
         from django.contrib.auth.models import Group
 
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         team = await Group.objects.acreate(name="readers")
         await team.permissions.aadd(permission)
         await self.user.groups.aadd(team)
@@ -459,3 +470,94 @@ class GroupExpiryTests(SocketTestCase):
         await asyncio.sleep(2.5)  # past group_expiry, and past its rounding
         await sync_to_async(self.client.post)("/logout/")
         await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=0.5)
+
+
+class ThroughRowRevocationTests(SocketTestCase):
+    """Membership rows saved or deleted as rows, and members named by their
+    key in another form, reach the sockets as they reach the identity cache."""
+
+    async def open_in_group(self) -> tuple[Team, Any]:
+        from async_auth_views.channels import GroupRequiredMixin
+
+        team = await Team.objects.acreate(name="readers")
+        await self.user.groups.aadd(team)
+        communicator = await self.open_accepted(
+            ws_consumer(GroupRequiredMixin, group_required="readers")
+        )
+        return team, communicator
+
+    async def test_membership_row_deleted_closes(self) -> None:
+        _, communicator = await self.open_in_group()
+        row = await User.groups.through.objects.aget(user_id=self.user.pk)
+        await row.adelete()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_membership_row_saved_with_another_group_closes(self) -> None:
+        # Created first: a new group is a change for every socket.
+        elsewhere = await ProxyGroup.objects.acreate(name="elsewhere")
+        _, communicator = await self.open_in_group()
+        row = await User.groups.through.objects.aget(user_id=self.user.pk)
+        row.group = elsewhere
+        await row.asave()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_removed_from_the_group_side_by_its_key_in_every_form(self) -> None:
+        for form in pk_forms(self.user):
+            with self.subTest(form=form):
+                team, communicator = await self.open_in_group()
+                await team.user_set.aremove(form)
+                await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+                await team.adelete()
+
+    async def test_user_changed_with_its_key_in_every_form(self) -> None:
+        for form in pk_forms(self.user):
+            with self.subTest(form=form):
+                await User.objects.filter(pk=self.user.pk).aupdate(is_active=True)
+                communicator = await self.open_accepted()
+                await User.objects.filter(pk=self.user.pk).aupdate(is_active=False)
+                await sync_to_async(changes.user_changed)(form)
+                await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+
+IDENTITY_CACHE = {
+    "CACHES": {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "identity": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "sockets",
+        },
+    },
+    "ASYNC_AUTH_IDENTITY_CACHE": "identity",
+}
+
+
+class HitRevocationTests(SocketTestCase):
+    """With the identity cache on, a socket's re-check is a hit, and a hit
+    gives the verdict Django's ``get_user()`` gives: a lock-out no signal
+    reports closes the socket at its next re-check."""
+
+    def setUp(self) -> None:
+        from django.core.cache import caches
+
+        backend = f"{LockoutBackend.__module__}.{LockoutBackend.__qualname__}"
+        overrides = override_settings(
+            **IDENTITY_CACHE,
+            AUTHENTICATION_BACKENDS=[backend],
+            ASYNC_AUTH_REVALIDATE_INTERVAL=0.2,
+        )
+        overrides.enable()
+        self.addCleanup(overrides.disable)
+        caches["identity"].clear()
+        super().setUp()
+
+    async def test_a_lockout_closes_the_socket_at_its_next_recheck(self) -> None:
+        from django.core.cache import caches
+
+        from async_auth_views import identity
+
+        communicator = await self.open_accepted()
+        session = await sync_to_async(lambda: self.client.session)()
+        entry = await sync_to_async(identity.cached_user)(caches["identity"], session)
+        self.assertEqual(entry, self.user)  # the re-checks are hits
+        await Lockout.objects.acreate(username=self.user.get_username())
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=1.5)
