@@ -62,12 +62,24 @@ LOGIN_BACKEND: str = settings.AUTHENTICATION_BACKENDS[0]
 ADD_USER = user_perm("add")
 
 
+#: Whether ``user.groups`` and ``user.user_permissions`` go through models of
+#: the project's own, whose rows Django signals when they are saved or deleted
+#: (it sends no signal for the rows of an auto-created table).
+EXPLICIT_THROUGH: bool = not User.groups.through._meta.auto_created
+explicit_through_only = skipIf(
+    not EXPLICIT_THROUGH, "Django sends no signal for an auto-created table's rows"
+)
+auto_through_only = skipIf(
+    EXPLICIT_THROUGH, "Django signals the rows of an explicit through model"
+)
+
 #: A test that asserts the stock project's figures (statements, thread hops),
 #: which another project's backends change.
 stock_only = skipIf(HOSTILE, "counts what the stock project's backends cost")
 
 __all__ = [
     "ADD_USER",
+    "EXPLICIT_THROUGH",
     "HOSTILE",
     "LOGIN_BACKEND",
     "Employee",
@@ -77,6 +89,8 @@ __all__ = [
     "Team",
     "User",
     "add_user_permission",
+    "auto_through_only",
+    "explicit_through_only",
     "pk_forms",
     "stock_only",
     "user_perm",

@@ -49,6 +49,8 @@ from tests.project import (
     Team,
     User,
     add_user_permission,
+    auto_through_only,
+    explicit_through_only,
     pk_forms,
 )
 
@@ -259,9 +261,9 @@ class BulkChangeTests(ChangeTestCase):
     """Bulk changes send no signal; one call tells the cache and the sockets.
 
     ``QuerySet.update()`` and ``bulk_create()`` on the tables of groups and
-    permissions and ``QuerySet.update()`` on users are what the docs list as
-    not seen; ``changes.user_changed()`` / ``everyone_changed()`` are what they
-    name.
+    permissions (and ``QuerySet.delete()`` on an auto-created one) and
+    ``QuerySet.update()`` on users are what the docs list as not seen;
+    ``changes.user_changed()`` / ``everyone_changed()`` are what they name.
     """
 
     def setUp(self) -> None:
@@ -270,6 +272,15 @@ class BulkChangeTests(ChangeTestCase):
         self.team = Team.objects.create(name="editors")
         self.team.permissions.add(self.permission)
         self.key = self.login(self.bob)
+
+    @auto_through_only
+    def test_group_membership_deleted_in_bulk(self) -> None:
+        self.bob.groups.add(self.team)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+        User.groups.through.objects.filter(user_id=self.bob.pk).delete()
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))  # not seen
+        changes.user_changed(self.bob)
+        self.assert_refused(self.key)
 
     def test_group_membership_moved_by_update(self) -> None:
         elsewhere = Group.objects.create(name="elsewhere")
@@ -307,12 +318,12 @@ class BulkChangeTests(ChangeTestCase):
         self.assert_ended(self.key)
 
 
+@explicit_through_only
 class ThroughRowTests(ChangeTestCase):
-    """Rows of the tables between users, groups and permissions, saved or
+    """Rows of a project's own membership models (``through=``) saved or
     deleted as rows (``post_save``/``post_delete`` of the through model, not
-    ``m2m_changed``): a project's own membership model (``through=``), the
-    admin's inline for it, a ``QuerySet.delete()``. Each is a change of the
-    users the rows name, or of everyone for a group's permissions."""
+    ``m2m_changed``): by the project's code, the admin's inline for them, a
+    ``QuerySet.delete()``. Each is a change of the users the rows name."""
 
     def setUp(self) -> None:
         super().setUp()
@@ -330,6 +341,17 @@ class ThroughRowTests(ChangeTestCase):
         self.membership.delete()
         self.assert_stale(self.key)
         self.assert_refused(self.key)
+
+    def test_deleting_and_saving_a_membership_row_through_a_proxy(self) -> None:
+        from tests.hostile.models import ProxyMembership
+
+        row = ProxyMembership.objects.get(pk=self.membership.pk)
+        row.delete()
+        self.assert_stale(self.key)
+        self.assert_refused(self.key)
+        ProxyMembership.objects.create(user=self.bob, group=self.team)
+        self.assert_stale(self.key)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
 
     def test_deleting_membership_rows_with_a_queryset(self) -> None:
         User.groups.through.objects.filter(group_id=self.team.pk).delete()
@@ -379,18 +401,6 @@ class ThroughRowTests(ChangeTestCase):
         )
         self.assert_stale(carol_key)
         self.assertEqual(whoami(carol_key, "/guarded/"), (200, "carol"))
-
-    def test_deleting_a_group_permission_row(self) -> None:
-        Group.permissions.through.objects.get(group_id=self.team.pk).delete()
-        self.assert_stale(self.key)
-        self.assert_refused(self.key)
-
-    def test_saving_a_group_permission_row_with_another_permission(self) -> None:
-        row = Group.permissions.through.objects.get(group_id=self.team.pk)
-        row.permission = Permission.objects.exclude(pk=self.permission.pk).first()
-        row.save()
-        self.assert_stale(self.key)
-        self.assert_refused(self.key)
 
 
 class PrimaryKeyFormTests(ChangeTestCase):

@@ -37,6 +37,8 @@ from tests.project import (
     ProxyUser,
     Team,
     User,
+    auto_through_only,
+    explicit_through_only,
     pk_forms,
     user_perm,
     user_perm_lookup,
@@ -330,6 +332,7 @@ class BulkChangeRevocationTests(SocketTestCase):
     """After a bulk change (no signal), ``changes.user_changed()`` or
     ``everyone_changed()`` closes the sockets it revoked, at once."""
 
+    @auto_through_only
     async def test_group_membership_deleted_in_bulk(self) -> None:
         from django.contrib.auth.models import Group
 
@@ -473,8 +476,9 @@ class GroupExpiryTests(SocketTestCase):
 
 
 class ThroughRowRevocationTests(SocketTestCase):
-    """Membership rows saved or deleted as rows, and members named by their
-    key in another form, reach the sockets as they reach the identity cache."""
+    """Rows of a project's own membership model saved or deleted as rows, and
+    members named by their key in another form, reach the sockets as they
+    reach the identity cache."""
 
     async def open_in_group(self) -> tuple[Team, Any]:
         from async_auth_views.channels import GroupRequiredMixin
@@ -486,12 +490,14 @@ class ThroughRowRevocationTests(SocketTestCase):
         )
         return team, communicator
 
+    @explicit_through_only
     async def test_membership_row_deleted_closes(self) -> None:
         _, communicator = await self.open_in_group()
         row = await User.groups.through.objects.aget(user_id=self.user.pk)
         await row.adelete()
         await self.assert_closed(communicator, CLOSE_FORBIDDEN)
 
+    @explicit_through_only
     async def test_membership_row_saved_with_another_group_closes(self) -> None:
         # Created first: a new group is a change for every socket.
         elsewhere = await ProxyGroup.objects.acreate(name="elsewhere")

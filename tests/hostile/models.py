@@ -86,3 +86,10 @@ class Team(Group):
 class ProxyPermission(Permission):
     class Meta:
         proxy = True
+
+
+class ProxyMembership(Membership):
+    """Rows of the membership table, saved or deleted through a proxy."""
+
+    class Meta:
+        proxy = True
