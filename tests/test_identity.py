@@ -397,6 +397,7 @@ class BackendAskedOnAHitTests(TestCase):
                     override_settings(
                         AUTHENTICATION_BACKENDS=[_path(backend)],
                         ASYNC_AUTH_IDENTITY_CACHE=cache,
+                        ROOT_URLCONF="tests.test_changes",  # a sync view for Client
                     ),
                 ):
                     user = User.objects.create_user(f"{name}-{cache}")
