@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import load_backend
+from django.conf import settings
 from django.contrib.auth.backends import AllowAllUsersModelBackend, ModelBackend
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
@@ -67,9 +67,11 @@ def _backend_class(path: str) -> type:
 
 
 def refuse_async_hooks(path: Any) -> None:
-    """Raise ``ImproperlyConfigured`` when the backend at ``path`` defines
-    ``get_user()`` or ``user_can_authenticate()`` with ``async def``."""
-    if isinstance(path, str):
+    """Raise ``ImproperlyConfigured`` when the configured backend at ``path`` (a
+    session's) defines ``get_user()`` or ``user_can_authenticate()`` with
+    ``async def``. A path not in ``AUTHENTICATION_BACKENDS`` is not imported:
+    Django's ``get_user()`` ignores it."""
+    if isinstance(path, str) and path in settings.AUTHENTICATION_BACKENDS:
         _backend_class(path)
 
 
@@ -93,10 +95,11 @@ def confirmed_user(entry: Identity) -> UserType | None:
     when it refuses (or answers another user): then the hit is a miss.
 
     May query (a backend's own hook): call it from sync code, or in the event
-    loop only when ``confirms_in_loop()``.
+    loop only when ``confirms_in_loop()``. The entry's backend is one of
+    ``AUTHENTICATION_BACKENDS`` (``identity.entry_user()`` checked it).
     """
     cls = _backend_class(entry.backend)
-    backend: Any = load_backend(entry.backend)
+    backend: Any = cls()  # A new instance per use, as Django's load_backend().
     user: Any = entry.user
     if _keeps_model_get_user(cls):
         can = backend.user_can_authenticate

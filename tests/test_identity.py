@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
@@ -383,6 +383,17 @@ class BackendAskedOnAHitTests(TestCase):
                 cost = self.hit(_path(backend))
                 self.assertEqual(len(cost.sql), statements)
                 self.assertEqual(len(cost.hops), len(stock.hops) + 1)
+
+    def test_a_session_naming_a_backend_that_is_gone(self) -> None:
+        # Not imported: Django's get_user() ignores a backend not configured.
+        user = User.objects.create_user("gone")
+        client = AsyncClient()
+        client.force_login(user)
+        session = client.session
+        session[BACKEND_SESSION_KEY] = "tests.nowhere.Backend"
+        session.save()
+        response = async_to_sync(client.get)("/whoami/")
+        self.assertEqual(response.content.decode(), "anonymous")
 
     def test_an_async_def_where_django_calls_def_is_a_clear_error(self) -> None:
         # Django's get_user() would not await it: its coroutine, which is true,
