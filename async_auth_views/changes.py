@@ -29,13 +29,15 @@ new rows, not a stale entry) when a user or everyone changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, router, transaction
+from django.db.models import ForeignKey, ManyToManyField
 from django.utils import timezone
 
 from . import conf, identity
@@ -109,20 +111,30 @@ def user_changed(user: Any, *, using: str | None = None) -> None:
     """Tell the identity cache and the open sockets that ``user`` changed.
 
     For what sends no signal: ``QuerySet.update()`` or raw SQL on users, and
-    ``QuerySet.delete()`` or ``bulk_create()`` on the tables of ``user.groups``
+    ``QuerySet.update()`` or ``bulk_create()`` on the tables of ``user.groups``
     and ``user.user_permissions``. ``user`` is any instance naming the user
-    (a proxy, a child) or its primary key. Entries naming the user are stale
-    at once; the user's sockets re-check after the commit.
+    (a proxy, a child) or its primary key, in any form its field accepts (a
+    ``UUID`` or its str in any case, an int or its str). Entries naming the
+    user are stale at once; the user's sockets re-check after the commit.
     """
-    pk = user if isinstance(user, (str, int)) else identity.user_pk_string(user)
-    announce("user_changed", str(pk), using=using)
+    from django.contrib.auth import get_user_model
+    from django.db.models import Model
+
+    user_model = get_user_model()
+    if isinstance(user, Model) and not _kin(type(user), user_model):
+        raise TypeError(
+            "user_changed() takes a user (an instance of "
+            f"{user_model._meta.label}, a proxy or a child of it) or its primary "
+            f"key, not a {type(user).__name__}."
+        )
+    announce("user_changed", identity.user_pk_string(user), using=using)
 
 
 def everyone_changed(*, using: str | None = None) -> None:
     """Tell the identity cache and the open sockets that groups or permissions changed.
 
-    For what sends no signal: ``QuerySet.update()``, ``QuerySet.delete()`` or
-    ``bulk_create()`` on groups, permissions or the table of
+    For what sends no signal: ``QuerySet.update()`` on groups or permissions,
+    ``QuerySet.update()`` or ``bulk_create()`` on the table of
     ``Group.permissions``, or raw SQL. Every entry is stale at once; every
     protected socket re-checks after the commit.
     """
@@ -218,10 +230,71 @@ def _user_relations_changed(
     if not reverse:
         announce("user_changed", identity.user_pk_string(instance), using=using)
     elif pk_set is not None:  # group.user_set.add(...) names the users
-        for pk in pk_set:
-            announce("user_changed", str(pk), using=using)
+        _users_changed(_user_fk(sender), pk_set, using)
     else:  # group.user_set.clear(): whoever they were
         announce("everyone_changed", using=using)
+
+
+# The tables of user.groups and user.user_permissions, by concrete model: the
+# foreign key that names the user. The rows of an explicit through model
+# (ManyToManyField(through=...)) are saved and deleted as rows too: by the
+# project's code, an admin inline, a QuerySet.delete(). Django sends
+# post_save/post_delete for them, not m2m_changed. (It sends neither for the
+# rows of an auto-created table: only m2m_changed, from the related managers.)
+_relations: dict[type[Model], ForeignKey[Any, Any]] = {}
+# Models whose deletion announces the change itself: a row deleted in a cascade
+# from them needs no announcement of its own (one per row, for nothing).
+_announcing: list[type[Model]] = []
+
+
+def _user_fk(through: type[Model]) -> ForeignKey[Any, Any] | None:
+    return _relations.get(through._meta.concrete_model)  # type: ignore[arg-type]
+
+
+def _users_changed(
+    fk: ForeignKey[Any, Any] | None, values: Iterable[Any], using: str
+) -> None:
+    """Announce the users the ``fk`` values name; everyone when they name users
+    by another field than the primary key (``to_field``)."""
+    if fk is None or not fk.target_field.primary_key:
+        announce("everyone_changed", using=using)
+        return
+    for value in values:
+        announce("user_changed", identity.user_pk_string(value), using=using)
+
+
+def _row_saving(
+    sender: Any,
+    instance: Any,
+    using: str,
+    update_fields: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    # A membership saved in place may name another user now: the one it named
+    # before changed too, and only the database still knows who that was.
+    fk = _user_fk(sender)
+    if fk is None or instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not {fk.name, fk.attname} & set(update_fields):
+        return
+    before = (
+        sender._base_manager.using(using)
+        .filter(pk=instance.pk)
+        .values_list(fk.attname, flat=True)
+        .first()
+    )
+    if before is not None and before != getattr(instance, fk.attname):
+        _users_changed(fk, [before], using)
+
+
+def _row_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    origin = kwargs.get("origin")
+    if origin is not None:
+        model = getattr(origin, "model", type(origin))  # a QuerySet or an instance
+        if any(_kin(model, of) for of in _announcing):
+            return
+    fk = _user_fk(sender)
+    _users_changed(fk, [] if fk is None else [getattr(instance, fk.attname)], using)
 
 
 def _everyone_changed(sender: Any, using: str, **kwargs: Any) -> None:
@@ -269,17 +342,24 @@ def connect_receivers() -> None:
     user_logged_in.connect(_logged_in, dispatch_uid=uid + "logged_in")
     _connect_each(post_save, _user_saved, user_model, uid + "user.saved")
     _connect_each(post_delete, _user_deleted, user_model, uid + "user.deleted")
+    _announcing[:] = [user_model]
     for name in ("groups", "user_permissions"):
-        try:
-            through = user_model._meta.get_field(name).remote_field.through  # type: ignore[union-attr]
-        except Exception:
+        field = _many_to_many(user_model, name)
+        if field is None:
             continue  # A user model without PermissionsMixin.
+        through: type[Model] = field.remote_field.through  # type: ignore[assignment]
+        fk = through._meta.get_field(field.m2m_field_name())
+        assert isinstance(fk, ForeignKey) and through._meta.concrete_model
+        _relations[through._meta.concrete_model] = fk
         m2m_changed.connect(
             _user_relations_changed, sender=through, dispatch_uid=uid + name
         )
+        if not through._meta.auto_created:
+            _connect_rows(through, f"{uid}{name}.rows")
     if apps.is_installed("django.contrib.auth"):
         from django.contrib.auth.models import Group, Permission
 
+        _announcing.extend((Group, Permission))
         m2m_changed.connect(
             _everyone_changed,
             sender=Group.permissions.through,
@@ -299,6 +379,24 @@ def connect_receivers() -> None:
         _connect_each(
             post_save, _session_saved, AbstractBaseSession, uid + "session.saved"
         )
+
+
+def _many_to_many(model: type[Model], name: str) -> ManyToManyField[Any, Any] | None:
+    """``model``'s many-to-many field ``name``, or None when it has none."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, ManyToManyField) else None
+
+
+def _connect_rows(through: type[Model], uid: str) -> None:
+    """React to rows of the explicit ``through`` (and its proxies) saved or deleted."""
+    from django.db.models.signals import post_delete, post_save, pre_save
+
+    _connect_each(pre_save, _row_saving, through, uid + ".saving")
+    _connect_each(post_save, _row_changed, through, uid + ".saved")
+    _connect_each(post_delete, _row_changed, through, uid + ".deleted")
 
 
 def wanted() -> bool:

@@ -101,8 +101,12 @@ def entry_token_pointer_key(session_key: str) -> str:
     return f"{_PREFIX}.session-user-token.{_digest(session_key)}"
 
 
-def user_token_key(user_pk: str) -> str:
-    return f"{_PREFIX}.user.{settings.AUTH_USER_MODEL.lower()}.{user_pk}"
+def user_token_key(user_pk: Any) -> str:
+    """Where the token of the user whose primary key is ``user_pk`` (in any form
+    its field accepts, or a user instance) is."""
+    return (
+        f"{_PREFIX}.user.{settings.AUTH_USER_MODEL.lower()}.{user_pk_string(user_pk)}"
+    )
 
 
 def _digest(session_key: str) -> str:
@@ -165,7 +169,7 @@ def entry_token_keys(entry: Identity) -> list[str]:
 
 def entry_user_token_key(entry: Identity) -> str:
     """The key of the token of the user ``entry`` serves."""
-    return user_token_key(_pk_string(entry.user))
+    return user_token_key(entry.user)
 
 
 def entry_user(entry: Identity, found: dict[str, Any]) -> UserType | None:
@@ -235,7 +239,7 @@ def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
     expires_at = load_with_expiry(session)
-    user_pk = session.get(SESSION_KEY)
+    user_pk = _session_user_pk(session)
     backend = session.get(BACKEND_SESSION_KEY)
     session_hash = session.get(HASH_SESSION_KEY)
     if (
@@ -247,7 +251,7 @@ def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
     ):
         return None
     try:
-        user_token = _tokens_creating(cache, [user_token_key(str(user_pk))], [None])
+        user_token = _tokens_creating(cache, [user_token_key(user_pk)], [None])
     except Exception:
         logger.warning("The identity cache could not be read.", exc_info=True)
         return None
@@ -256,7 +260,7 @@ def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
     session_token, everyone_token = first
     return Stamp(
         session_key,
-        str(user_pk),
+        user_pk,
         backend,
         session_hash,
         user_token[0],
@@ -368,14 +372,37 @@ def _pk_string(user: Any) -> str:
 
 
 def user_pk_string(user: Any) -> str:
-    """The user's primary key as the session stores it, for the user model's
-    own rows and for a proxy, a multi-table child or a parent of it alike."""
-    from django.contrib.auth import get_user_model
+    """The one string that names a user in tokens, entries and socket groups.
 
-    model = get_user_model()
-    if isinstance(user, model):
-        return str(model._meta.pk.value_to_string(user))
-    return str(user.pk)  # A multi-table parent: its pk is the user's.
+    ``user`` is an instance of the user model, of a proxy, a multi-table child
+    or a parent of it, or a primary key in any form the user model's primary
+    key field accepts (a ``UUID``, its str in capitals or as bare hex, an int
+    or its str): each goes through the field's ``to_python()``, so every form
+    names the same user. Raises ``ValidationError`` for a value the field
+    refuses.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Model
+
+    value = user.pk if isinstance(user, Model) else user
+    pk_field = get_user_model()._meta.pk
+    assert pk_field is not None
+    return str(pk_field.to_python(value))
+
+
+def _session_user_pk(session: SessionBase) -> str | None:
+    """The user's key the session names, as ``user_pk_string()`` gives it; None
+    when it names none, or a value the user model's key field refuses (then
+    Django's ``get_user()`` decides, and nothing is stored)."""
+    from django.core.exceptions import ValidationError
+
+    value = session.get(SESSION_KEY)
+    if value is None:
+        return None
+    try:
+        return user_pk_string(value)
+    except ValidationError:
+        return None
 
 
 def connect_receivers() -> None:

@@ -80,13 +80,15 @@ class Lookup:
     failed: bool = False
     #: When the entry's session ends; None when its engine cannot tell.
     expires_at: datetime.datetime | None = None
+    #: The valid entry found, whose backend still has to confirm it.
+    entry: Identity | None = None
 
     @classmethod
     def of(cls, entry: Identity | None) -> Lookup:
         """The lookup that found ``entry`` (a valid one, or None)."""
         if entry is None:
             return cls(None)
-        return cls(entry.user, expires_at=entry.expires_at)
+        return cls(entry.user, expires_at=entry.expires_at, entry=entry)
 
 
 class _LoopClients:

@@ -14,14 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import auth
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
+from .backends import confirmed_user, confirms_in_loop, refuse_async_hooks
 from .groups import load_group_names
-from .identity import cached_identity, identity_cache, is_in_process, remember, stamp
+from .identity import (
+    Identity,
+    cached_identity,
+    identity_cache,
+    is_in_process,
+    remember,
+    stamp,
+)
 from .identity_redis import Lookup, redis_reader
 from .permissions import load_permissions
 from .session_engines import load_with_expiry
@@ -166,7 +174,7 @@ def _resolve_until(session: SessionBase, options: _Options) -> Resolved:
     if cache is not None:
         entry = cached_identity(cache, session)
         if entry is not None:
-            return entry.user, entry.expires_at
+            return _served_or_resolved(entry, session, cache, options)
     return _resolve(session, cache, options)
 
 
@@ -181,8 +189,17 @@ async def _aresolve_until(session: SessionBase, options: _Options) -> Resolved:
             lookup = Lookup.of(cached_identity(cache, session))
         else:
             lookup = await reader.acached_user(session)
-        if lookup.user is not None:
-            return lookup.user, lookup.expires_at
+        entry = lookup.entry
+        if entry is not None:
+            if not confirms_in_loop(entry.backend):
+                # The backend's own hooks may query: confirmed in the thread,
+                # which goes on to the database if they refuse.
+                return await sync_to_async(_served_or_resolved)(
+                    entry, session, cache, options
+                )
+            user = confirmed_user(entry)
+            if user is not None:
+                return user, entry.expires_at
         # A miss: the thread goes straight to the database, and fills the
         # entry unless the cache just failed (that was logged; not tried twice).
         fill = None if lookup.failed else cache
@@ -208,6 +225,17 @@ def _mark_read(session: SessionBase) -> None:
     session.accessed = True
 
 
+def _served_or_resolved(
+    entry: Identity, session: SessionBase, cache: BaseCache, options: _Options
+) -> Resolved:
+    """The user of a valid entry, if the session's backend confirms it (see
+    ``async_auth_views.backends``); else what Django's ``get_user()`` says."""
+    user = confirmed_user(entry)
+    if user is not None:
+        return user, entry.expires_at
+    return _resolve(session, cache, options)
+
+
 def _resolve(
     session: SessionBase, cache: BaseCache | None, options: _Options
 ) -> Resolved:
@@ -221,6 +249,7 @@ def _resolve(
     expiry = None if before is None else before.expires_at
     if options.with_expiry and before is None:
         expiry = load_with_expiry(session)
+    refuse_async_hooks(session.get(BACKEND_SESSION_KEY))
     holder = _SessionOnly(session if options.can_set_cookie else _KeyKept(session))
     user = auth.get_user(holder)  # type: ignore[arg-type]
     if options.with_permissions or cache is not None:

@@ -33,3 +33,10 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Lockout(models.Model):
+    """A user locked out after failed logins, kept by username in a table of its
+    own, as django-axes keeps its lock-outs (see ``tests.backends``)."""
+
+    username = models.CharField(max_length=150, unique=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
@@ -37,8 +37,22 @@ from django.views import View
 from async_auth_views import changes, identity
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from async_auth_views.resolver import resolve_user
+from tests.backends import ExpiringBackend, LockoutBackend, SuspendingBackend, suspend
 from tests.channels import urls as channels_urls
-from tests.kin.models import Employee, ProxyGroup, ProxyPermission, ProxyUser, Team
+from tests.models import Lockout
+from tests.project import (
+    ADD_USER,
+    Employee,
+    ProxyGroup,
+    ProxyPermission,
+    ProxyUser,
+    Team,
+    User,
+    add_user_permission,
+    auto_through_only,
+    explicit_through_only,
+    pk_forms,
+)
 
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 CACHES = {
@@ -50,7 +64,6 @@ IDENTITY = {
     "CACHES": CACHES,
     "ASYNC_AUTH_IDENTITY_CACHE": "identity",
 }
-PERMISSION = "add_user"
 
 
 def whoami_view(request: HttpRequest) -> HttpResponse:
@@ -58,7 +71,7 @@ def whoami_view(request: HttpRequest) -> HttpResponse:
 
 
 class Guarded(LoginRequiredMixin, PermissionRequiredMixin, View):
-    permission_required = f"auth.{PERMISSION}"
+    permission_required = ADD_USER
     raise_exception = True
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -109,7 +122,7 @@ class ChangeTestCase(TestCase):
         overrides.enable()
         self.addCleanup(overrides.disable)
         caches["identity"].clear()
-        self.permission = Permission.objects.get(codename=PERMISSION)
+        self.permission = add_user_permission()
 
     def login(self, user: User, client: Client | None = None) -> str:
         """Log ``user`` in and fill the session's entry; return the session key."""
@@ -127,6 +140,10 @@ class ChangeTestCase(TestCase):
 
     def assert_refused(self, key: str) -> None:
         self.assertEqual(whoami(key, "/guarded/")[0], 403)
+
+    def assert_stale(self, key: str) -> None:
+        """The change ended the entry (whether or not it holds permissions)."""
+        self.assertFalse(cached(key), "the entry survived the change")
 
 
 class UserKinTests(ChangeTestCase):
@@ -243,8 +260,9 @@ class GroupAndPermissionKinTests(ChangeTestCase):
 class BulkChangeTests(ChangeTestCase):
     """Bulk changes send no signal; one call tells the cache and the sockets.
 
-    ``QuerySet.delete()`` on the many-to-many tables of groups and permissions
-    and ``QuerySet.update()`` on users are what the docs list as not seen;
+    ``QuerySet.update()`` and ``bulk_create()`` on the tables of groups and
+    permissions (and ``QuerySet.delete()`` on an auto-created one) and
+    ``QuerySet.update()`` on users are what the docs list as not seen;
     ``changes.user_changed()`` / ``everyone_changed()`` are what they name.
     """
 
@@ -255,6 +273,7 @@ class BulkChangeTests(ChangeTestCase):
         self.team.permissions.add(self.permission)
         self.key = self.login(self.bob)
 
+    @auto_through_only
     def test_group_membership_deleted_in_bulk(self) -> None:
         self.bob.groups.add(self.team)
         self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
@@ -263,17 +282,33 @@ class BulkChangeTests(ChangeTestCase):
         changes.user_changed(self.bob)
         self.assert_refused(self.key)
 
-    def test_direct_permission_deleted_in_bulk(self) -> None:
-        self.bob.user_permissions.add(self.permission)
-        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
-        User.user_permissions.through.objects.filter(user_id=self.bob.pk).delete()
-        changes.user_changed(self.bob.pk)
-        self.assert_refused(self.key)
-
-    def test_group_permission_deleted_in_bulk(self) -> None:
+    def test_group_membership_moved_by_update(self) -> None:
+        elsewhere = Group.objects.create(name="elsewhere")
         self.bob.groups.add(self.team)
         self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
-        Group.permissions.through.objects.filter(group_id=self.team.pk).delete()
+        User.groups.through.objects.filter(user_id=self.bob.pk).update(group=elsewhere)
+        self.assertTrue(cached(self.key))  # not seen
+        changes.user_changed(self.bob)
+        self.assert_refused(self.key)
+
+    def test_direct_permission_granted_by_bulk_create(self) -> None:
+        self.assert_refused(self.key)
+        through = User.user_permissions.through
+        through.objects.bulk_create(
+            [through(user=self.bob, permission=self.permission)]
+        )
+        self.assertTrue(cached(self.key))  # not seen
+        changes.user_changed(self.bob.pk)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+
+    def test_group_permission_moved_by_update(self) -> None:
+        self.bob.groups.add(self.team)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+        other = Permission.objects.exclude(pk=self.permission.pk).first()
+        Group.permissions.through.objects.filter(group_id=self.team.pk).update(
+            permission=other
+        )
+        self.assertTrue(cached(self.key))  # not seen
         changes.everyone_changed()
         self.assert_refused(self.key)
 
@@ -281,6 +316,203 @@ class BulkChangeTests(ChangeTestCase):
         User.objects.filter(pk=self.bob.pk).update(is_active=False)
         changes.user_changed(ProxyUser.objects.get(pk=self.bob.pk))
         self.assert_ended(self.key)
+
+
+@explicit_through_only
+class ThroughRowTests(ChangeTestCase):
+    """Rows of a project's own membership models (``through=``) saved or
+    deleted as rows (``post_save``/``post_delete`` of the through model, not
+    ``m2m_changed``): by the project's code, the admin's inline for them, a
+    ``QuerySet.delete()``. Each is a change of the users the rows name."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.bob = User.objects.create_user("bob")
+        self.carol = User.objects.create_user("carol")
+        self.team = Team.objects.create(name="editors")
+        self.team.permissions.add(self.permission)
+        self.others = Group.objects.create(name="others")
+        self.bob.groups.add(self.team)
+        self.key = self.login(self.bob)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+        self.membership = User.groups.through.objects.get(user_id=self.bob.pk)
+
+    def test_deleting_a_membership_row(self) -> None:
+        self.membership.delete()
+        self.assert_stale(self.key)
+        self.assert_refused(self.key)
+
+    def test_deleting_and_saving_a_membership_row_through_a_proxy(self) -> None:
+        from tests.hostile.models import ProxyMembership
+
+        row = ProxyMembership.objects.get(pk=self.membership.pk)
+        row.delete()
+        self.assert_stale(self.key)
+        self.assert_refused(self.key)
+        ProxyMembership.objects.create(user=self.bob, group=self.team)
+        self.assert_stale(self.key)
+        self.assertEqual(whoami(self.key, "/guarded/"), (200, "bob"))
+
+    def test_deleting_membership_rows_with_a_queryset(self) -> None:
+        User.groups.through.objects.filter(group_id=self.team.pk).delete()
+        self.assert_stale(self.key)
+        self.assert_refused(self.key)
+
+    def test_saving_a_membership_with_another_group(self) -> None:
+        self.membership.group = self.others
+        self.membership.save()
+        self.assert_stale(self.key)
+        self.assert_refused(self.key)
+
+    def test_saving_a_membership_with_another_user(self) -> None:
+        # Both users changed: bob left the group, carol joined it.
+        carol_key = self.login(self.carol, Client())
+        self.assert_refused(carol_key)
+        self.membership.user = self.carol
+        self.membership.save()
+        self.assert_stale(self.key)
+        self.assert_stale(carol_key)
+        self.assert_refused(self.key)
+        self.assertEqual(whoami(carol_key, "/guarded/"), (200, "carol"))
+
+    def test_creating_a_membership_row(self) -> None:
+        carol_key = self.login(self.carol, Client())
+        self.assert_refused(carol_key)
+        User.groups.through.objects.create(user=self.carol, group=self.team)
+        self.assert_stale(carol_key)
+        self.assertEqual(whoami(carol_key, "/guarded/"), (200, "carol"))
+        self.assertTrue(cached(self.key), "bob's entry was ended for nothing")
+
+    def test_deleting_a_direct_permission_row(self) -> None:
+        through = User.user_permissions.through
+        through.objects.create(user=self.carol, permission=self.permission)
+        carol_key = self.login(self.carol, Client())
+        self.assertEqual(whoami(carol_key, "/guarded/"), (200, "carol"))
+        through.objects.get(user_id=self.carol.pk).delete()
+        self.assert_stale(carol_key)
+        self.assert_refused(carol_key)
+        self.assertTrue(cached(self.key), "bob's entry was ended for nothing")
+
+    def test_creating_a_direct_permission_row(self) -> None:
+        carol_key = self.login(self.carol, Client())
+        self.assert_refused(carol_key)
+        User.user_permissions.through.objects.create(
+            user=self.carol, permission=self.permission
+        )
+        self.assert_stale(carol_key)
+        self.assertEqual(whoami(carol_key, "/guarded/"), (200, "carol"))
+
+
+class PrimaryKeyFormTests(ChangeTestCase):
+    """A primary key names the same user in every form its field accepts (a
+    UUID in capitals, as bare hex, a str or an int): the token, the entry and
+    the sockets' group it names are the same."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.bob = User.objects.create_user("bob")
+        self.team = Team.objects.create(name="editors")
+        self.team.permissions.add(self.permission)
+
+    def test_user_changed_with_every_form_of_the_key(self) -> None:
+        for form in pk_forms(self.bob):
+            with self.subTest(form=form):
+                User.objects.filter(pk=self.bob.pk).update(is_active=True)
+                key = self.login(self.bob, Client())
+                User.objects.filter(pk=self.bob.pk).update(is_active=False)
+                changes.user_changed(form)
+                self.assert_ended(key)
+
+    def test_removing_a_member_by_its_key_in_every_form(self) -> None:
+        for form in pk_forms(self.bob):
+            with self.subTest(form=form):
+                self.bob.groups.add(self.team)
+                key = self.login(self.bob, Client())
+                self.assertEqual(whoami(key, "/guarded/"), (200, "bob"))
+                self.team.user_set.remove(form)
+                self.assertFalse(self.bob.groups.exists())
+                self.assert_stale(key)
+                self.assert_refused(key)
+
+    def test_removing_a_permission_holder_by_its_key_in_every_form(self) -> None:
+        for form in pk_forms(self.bob):
+            with self.subTest(form=form):
+                self.bob.user_permissions.add(self.permission)
+                key = self.login(self.bob, Client())
+                self.assertEqual(whoami(key, "/guarded/"), (200, "bob"))
+                self.permission.user_set.remove(form)
+                self.assert_stale(key)
+                self.assert_refused(key)
+
+    def test_the_token_of_every_form_is_the_same(self) -> None:
+        names = {identity.user_token_key(form) for form in pk_forms(self.bob)}
+        self.assertEqual(names, {identity.user_token_key(str(self.bob.pk))})
+
+    def test_user_changed_refuses_an_instance_of_another_model(self) -> None:
+        with self.assertRaisesMessage(TypeError, "not a Team"):
+            changes.user_changed(self.team)
+
+
+class BackendVerdictTests(ChangeTestCase):
+    """A hit gives the verdict Django's ``get_user()`` would give.
+
+    The entry stands for the user's row, which signals report; what the
+    session's backend decides beyond the row (an account that expires, a
+    lock-out kept elsewhere) no signal reports, so each request asks the
+    backend again: ``user_can_authenticate()`` of a backend that keeps
+    ``ModelBackend.get_user()``, or its own ``get_user()``. Each refusal is
+    compared with Django's own answer, without the cache.
+    """
+
+    def login_with(self, backend: type, **fields: Any) -> tuple[Any, str]:
+        path = f"{backend.__module__}.{backend.__qualname__}"
+        overrides = override_settings(AUTHENTICATION_BACKENDS=[path])
+        overrides.enable()
+        self.addCleanup(overrides.disable)
+        user = User.objects.create_user("dana", **fields)
+        key = self.login(user)
+        self.assertEqual(whoami(key), (200, str(user.pk)))  # a hit
+        return user, key
+
+    def assert_anonymous_as_without_the_cache(self, key: str) -> None:
+        self.assertEqual(whoami(key), (200, "None"))
+        with override_settings(ASYNC_AUTH_IDENTITY_CACHE=None):
+            self.assertEqual(whoami(key), (200, "None"))
+
+    def test_an_account_that_expires_while_cached(self) -> None:
+        joined = timezone.now() - ExpiringBackend.lifetime + timedelta(seconds=1)
+        _, key = self.login_with(ExpiringBackend, date_joined=joined)
+        left = joined + ExpiringBackend.lifetime - timezone.now()
+        time.sleep(max(left.total_seconds(), 0) + 0.05)
+        self.assertTrue(cached(key))  # No row changed: the entry stands ...
+        self.assert_anonymous_as_without_the_cache(key)  # ... and is refused.
+
+    def test_a_lockout_kept_in_another_table(self) -> None:
+        # user_can_authenticate() queries: a 500 on the async path would say
+        # it ran in the event loop.
+        user, key = self.login_with(LockoutBackend)
+        Lockout.objects.create(username=user.get_username())
+        self.assert_anonymous_as_without_the_cache(key)
+        # Django never flushed the session: lifting the lock-out lets it in.
+        Lockout.objects.all().delete()
+        self.assertEqual(whoami(key), (200, str(user.pk)))
+
+    def test_a_get_user_override_decides_every_hit(self) -> None:
+        user, key = self.login_with(SuspendingBackend)
+        suspend(user)
+        self.assert_anonymous_as_without_the_cache(key)
+        caches["default"].clear()
+        self.assertEqual(whoami(key), (200, str(user.pk)))
+
+    def test_a_get_user_override_that_expires_the_account(self) -> None:
+        # SuspendingBackend's get_user() calls ModelBackend's, which asks its
+        # user_can_authenticate(): the account expires on a hit too.
+        user, key = self.login_with(SuspendingBackend)
+        User.objects.filter(pk=user.pk).update(
+            date_joined=timezone.now() - 2 * ExpiringBackend.lifetime
+        )  # no signal: as the clock moving on
+        self.assertTrue(cached(key))
+        self.assert_anonymous_as_without_the_cache(key)
 
 
 class SessionEndedWithoutLogoutTests(ChangeTestCase):

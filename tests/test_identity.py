@@ -12,24 +12,28 @@ import logging
 import time
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY, logout
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, logout
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
-from django.test import AsyncClient, TestCase, override_settings
+from django.test import AsyncClient, Client, TestCase, override_settings
 from django.urls import path
 
 from async_auth_views import identity
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from async_auth_views.resolver import resolve_user
 from async_auth_views.views import AsyncView
+from tests.backends import ExpiringBackend, LockoutBackend, SuspendingBackend
 from tests.measure import cost_of
+from tests.project import ADD_USER, User, add_user_permission, stock_only
 
-PERMISSION = "auth.add_user"
+PERMISSION = ADD_USER
 
 
 class WhoAmI(AsyncView):
@@ -80,7 +84,7 @@ class IdentityCacheTests(TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         cls.alice = User.objects.create_user("alice", password="alice-pass")
-        cls.permission = Permission.objects.get(codename="add_user")
+        cls.permission = add_user_permission()
         cls.alice.user_permissions.add(cls.permission)
         cls.bob = User.objects.create_user("bob", password="bob-pass")
         cls.editors = Group.objects.create(name="editors")
@@ -100,11 +104,17 @@ class IdentityCacheTests(TestCase):
         self.assertEqual(cost.response.content.decode(), expected)
         return cost
 
+    def assert_cached(self) -> None:
+        """The session's entry is valid: the next request is a hit."""
+        session = self.client.session
+        self.assertIsNotNone(identity.cached_user(caches["identity"], session))
+
     def assert_refused(self, status: int = 403, path: str = "/guarded/") -> None:
         self.assertEqual(self.get(path).response.status_code, status)
 
     # Hits -------------------------------------------------------------------
 
+    @stock_only
     def test_a_miss_fills_the_cache_and_a_hit_costs_nothing(self) -> None:
         self.client.force_login(self.alice)
         miss = self.assert_served("alice")
@@ -119,8 +129,8 @@ class IdentityCacheTests(TestCase):
         # The hit never loads the session, but the page is still alice's.
         self.client.force_login(self.alice)
         self.assert_served("alice")
+        self.assert_cached()
         hit = self.assert_served("alice")
-        self.assertEqual(hit.sql, [])
         self.assertIn("Cookie", hit.response.get("Vary", ""))
 
     def test_a_hit_gives_each_request_its_own_user_object(self) -> None:
@@ -133,6 +143,7 @@ class IdentityCacheTests(TestCase):
         self.assertEqual(first, self.alice)
         self.assertIsNot(first, second)
 
+    @stock_only  # The hostile project's permissions are decided by other backends.
     def test_group_permissions_are_cached_too(self) -> None:
         self.client.force_login(self.bob)
         self.assert_served("bob")
@@ -243,11 +254,11 @@ class IdentityCacheTests(TestCase):
 
     def test_an_evicted_token_makes_a_miss_not_a_hit(self) -> None:
         self.client.force_login(self.alice)
-        self.assert_served("alice")
-        user_pk = str(self.alice.pk)
+        miss = self.assert_served("alice")
+        user_pk = identity.user_pk_string(self.alice)
         caches["identity"].delete(identity.user_token_key(user_pk))
         self.assertIsNone(identity.cached_user(caches["identity"], self.client.session))
-        self.assertEqual(len(self.assert_served("alice").sql), 3)
+        self.assertEqual(len(self.assert_served("alice").sql), len(miss.sql))
 
     def test_secret_key_rotation_with_a_fallback_keeps_the_user(self) -> None:
         self.client.force_login(self.alice)
@@ -262,7 +273,7 @@ class IdentityCacheTests(TestCase):
             self.assertNotEqual(self.client.cookies["sessionid"].value, old_key)
             # The new key's entry is filled by the next request, then served.
             self.assert_served("alice")
-            self.assertEqual(self.assert_served("alice").sql, [])
+            self.assert_cached()
 
     def test_a_websocket_renewing_the_hash_in_memory_stores_nothing(self) -> None:
         # A WebSocket cannot cycle the key: Django's renewed hash stays in memory
@@ -286,20 +297,20 @@ class IdentityCacheTests(TestCase):
     def test_a_backend_removed_from_settings_is_not_served(self) -> None:
         self.client.force_login(self.alice)
         self.assert_served("alice")
-        with override_settings(
-            AUTHENTICATION_BACKENDS=["tests.test_permissions.OwnerBackend"]
-        ):
+        with override_settings(AUTHENTICATION_BACKENDS=["tests.backends.OwnerBackend"]):
             self.assert_served("anonymous", "/whoami/")
 
     def test_a_cache_that_fails_falls_back_to_the_database(self) -> None:
         failing = {**CACHES, "identity": {"BACKEND": f"{__name__}.FailingCache"}}
         self.client.force_login(self.alice)
+        with override_settings(ASYNC_AUTH_IDENTITY_CACHE=None):
+            uncached = self.assert_served("alice")
         with (
             override_settings(CACHES=failing),
             self.assertLogs("async_auth_views.identity", logging.WARNING) as logs,
         ):
             cost = self.assert_served("alice")
-            self.assertEqual(len(cost.sql), 3)
+            self.assertEqual(len(cost.sql), len(uncached.sql))
             self.alice.user_permissions.remove(self.permission)
             self.assert_refused()
         self.assertIn("could not be read", logs.output[0])
@@ -318,6 +329,98 @@ class IdentityCacheTests(TestCase):
         session["something"] = "else"
         self.assertIsNone(identity.stamp(caches["identity"], session))
         self.assertNotIn(SESSION_KEY, session)
+
+
+class AsyncUserCanAuthenticateBackend(ModelBackend):
+    async def user_can_authenticate(self, user: Any) -> bool:  # type: ignore[override]
+        return False
+
+
+class AsyncGetUserBackend(ModelBackend):
+    async def get_user(self, user_id: Any) -> Any:  # type: ignore[override]
+        return None
+
+
+def _path(backend: type) -> str:
+    return f"{backend.__module__}.{backend.__qualname__}"
+
+
+@override_settings(
+    ROOT_URLCONF=__name__, CACHES=CACHES, ASYNC_AUTH_IDENTITY_CACHE="identity"
+)
+class BackendAskedOnAHitTests(TestCase):
+    """What a hit asks the session's backend, and where: in the event loop only
+    what is known to do no I/O (``ModelBackend``'s own ``user_can_authenticate()``),
+    anything else in one thread hop (``tests/test_changes.py::BackendVerdictTests``
+    has the verdicts)."""
+
+    def setUp(self) -> None:
+        caches["identity"].clear()
+
+    def hit(self, backend: str) -> Any:
+        with override_settings(AUTHENTICATION_BACKENDS=[backend]):
+            user = User.objects.create_user(f"user-{len(backend)}-{backend[-6:]}")
+            client = AsyncClient()
+            client.force_login(user, backend=backend)
+            cost_of(client, "get", "/whoami/")  # the miss fills the entry
+            self.assertIsNotNone(
+                identity.cached_user(caches["identity"], client.session)
+            )
+            cost = cost_of(client, "get", "/whoami/")
+            self.assertEqual(cost.response.content.decode(), user.get_username())
+            return cost
+
+    def test_what_a_hit_asks(self) -> None:
+        stock = self.hit("django.contrib.auth.backends.ModelBackend")
+        self.assertEqual(stock.sql, [])
+        self.assertNotIn("resolve_user", stock.hops)
+        for backend, statements in (
+            (ExpiringBackend, 0),  # its own user_can_authenticate(): no query
+            (LockoutBackend, 1),  # its own user_can_authenticate(): the lock-out
+            (SuspendingBackend, 1),  # its own get_user(): the user's row
+        ):
+            with self.subTest(backend=backend.__name__):
+                cost = self.hit(_path(backend))
+                self.assertEqual(len(cost.sql), statements)
+                self.assertEqual(len(cost.hops), len(stock.hops) + 1)
+
+    def test_a_session_naming_a_backend_that_is_gone(self) -> None:
+        # Not imported: Django's get_user() ignores a backend not configured.
+        user = User.objects.create_user("gone")
+        client = AsyncClient()
+        client.force_login(user)
+        session = client.session
+        session[BACKEND_SESSION_KEY] = "tests.nowhere.Backend"
+        session.save()
+        response = async_to_sync(client.get)("/whoami/")
+        self.assertEqual(response.content.decode(), "anonymous")
+
+    def test_an_async_def_where_django_calls_def_is_a_clear_error(self) -> None:
+        # Django's get_user() would not await it: its coroutine, which is true,
+        # would let the user in (user_can_authenticate), or be the user.
+        for backend, name in (
+            (AsyncUserCanAuthenticateBackend, "user_can_authenticate"),
+            (AsyncGetUserBackend, "get_user"),
+        ):
+            for cache in ("identity", None):
+                with (
+                    self.subTest(backend=backend.__name__, cache=cache),
+                    override_settings(
+                        AUTHENTICATION_BACKENDS=[_path(backend)],
+                        ASYNC_AUTH_IDENTITY_CACHE=cache,
+                        ROOT_URLCONF="tests.test_changes",  # a sync view for Client
+                    ),
+                ):
+                    user = User.objects.create_user(f"{name}-{cache}")
+                    for client in (Client(), AsyncClient()):
+                        client.force_login(user, backend=_path(backend))
+                        with self.assertRaisesMessage(
+                            ImproperlyConfigured, f"{name}() is async def"
+                        ):
+                            if isinstance(client, AsyncClient):
+                                async_to_sync(client.get)("/whoami/")
+                            else:
+                                client.get("/whoami/")
 
 
 class SettingsTests(TestCase):

@@ -24,7 +24,6 @@ from unittest import skipIf
 
 import redis
 from asgiref.sync import async_to_sync
-from django.contrib.auth.models import Permission, User
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache, RedisSerializer
@@ -44,6 +43,7 @@ from async_auth_views.identity_redis import redis_reader
 from tests import servers
 from tests import test_changes as changes
 from tests.measure import Cost, cost_of
+from tests.project import User, add_user_permission
 
 OUR_SESSION = "async_auth_views.middleware.SessionMiddleware"
 OUR_AUTH = "async_auth_views.middleware.AuthenticationMiddleware"
@@ -125,7 +125,7 @@ class RedisIdentityCacheTests(TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         cls.alice = User.objects.create_user("alice", password="alice-pass")
-        cls.permission = Permission.objects.get(codename="add_user")
+        cls.permission = add_user_permission()
         cls.alice.user_permissions.add(cls.permission)
 
     def setUp(self) -> None:
@@ -467,3 +467,15 @@ class RedisTimeLeftTests(OnRedis, changes.TimeLeftTests):
 
 class RedisRaceTests(OnRedis, changes.RaceTests):
     pass
+
+
+class RedisThroughRowTests(OnRedis, changes.ThroughRowTests):
+    pass
+
+
+class RedisPrimaryKeyFormTests(OnRedis, changes.PrimaryKeyFormTests):
+    pass
+
+
+class RedisBackendVerdictTests(OnRedis, changes.BackendVerdictTests):
+    """A hit read on the event loop by the asyncio client asks the backend too."""

@@ -17,7 +17,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.middleware import (
     LoginRequiredMiddleware as DjangoLoginRequiredMiddleware,
 )
-from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
@@ -45,9 +45,10 @@ from async_auth_views.views import AsyncView, AsyncViewMixin
 from .kinds import KINDS, make_request, respond, view_class
 from .measure import cost_of, counting_hops
 from .models import Article
+from .project import ADD_USER, LOGIN_BACKEND, User, stock_only, user_perm_lookup
 
 GUARDIAN_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    LOGIN_BACKEND,
     "guardian.backends.ObjectPermissionBackend",
 ]
 
@@ -370,7 +371,7 @@ class Login(LoginRequiredMixin, AsyncView):
 
 
 class Perm(PermissionRequiredMixin, AsyncView):
-    permission_required = "auth.add_user"
+    permission_required = ADD_USER
 
     async def get(self, request: Any) -> HttpResponse:
         return HttpResponse("perm")
@@ -477,7 +478,7 @@ class StackedRuleTests(RuleTestCase):
                     order,
                     {**expected, "anonymous": LOGIN},
                     group_required="editors",
-                    permission_required="auth.add_user",
+                    permission_required=ADD_USER,
                 )
 
     async def test_anonymous_only_with_raise_exception_is_still_a_redirect(
@@ -668,8 +669,11 @@ class CostPerRuleTests(RuleTestCase):
         self.assertEqual((url, cost.response.status_code), (url, 200))
         return cost - baseline
 
+    @stock_only
     def test_counts(self) -> None:
-        self.alice.user_permissions.add(_perm("add_user"))
+        self.alice.user_permissions.add(
+            Permission.objects.get(**user_perm_lookup("add"))
+        )
         expected = {
             # path: (user, (extra SQL, extra hops))
             "/login-required/": (self.alice, (0, 0)),
@@ -719,7 +723,7 @@ class OneHopPerCheckTests(RuleTestCase):
     async def test_permission_hooks(self) -> None:
         def perms(self: Any) -> list[str]:
             Permission.objects.filter(codename="add_user").exists()  # a query
-            return ["auth.add_user"]
+            return [ADD_USER]
 
         def obj(self: Any) -> None:
             return None
@@ -728,7 +732,7 @@ class OneHopPerCheckTests(RuleTestCase):
             return None
 
         await sync_to_async(self.alice.user_permissions.add)(
-            await Permission.objects.aget(codename="add_user")
+            await Permission.objects.aget(**user_perm_lookup("add"))
         )
         for getter in (obj, aobj):
             with self.subTest(getter=getter.__name__):

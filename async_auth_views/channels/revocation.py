@@ -88,11 +88,13 @@ def user_group(user: Model) -> str:
     of a proxy, a multi-table child or parent of the user model names the
     same group as the user itself.
     """
-    return _user_group(user_pk_string(user))
+    return _user_group(user)
 
 
-def _user_group(user_pk: str) -> str:
+def _user_group(user: Any) -> str:
+    """See user_group(); ``user`` may also be its primary key, in any form."""
     label = settings.AUTH_USER_MODEL.lower()
+    user_pk = user_pk_string(user)
     return "async_auth.user." + sha256(f"{label}:{user_pk}".encode()).hexdigest()
 
 

@@ -16,14 +16,21 @@ from pathlib import Path
 
 import httpx
 import websockets
+from django.conf import settings as suite_settings
 from websockets.asyncio.client import ClientConnection
 
+from tests import hostile
 from tests.databases import throwaway_database
 from tests.servers import Server, redis, uvicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.channels.asgi_app:application"
-SETTINGS = "tests.channels.e2e_settings"
+#: The servers run the project the suite runs on: the stock or the hostile one.
+SETTINGS = (
+    "tests.hostile.e2e_settings"
+    if suite_settings.AUTH_USER_MODEL == hostile.AUTH_USER_MODEL
+    else "tests.channels.e2e_settings"
+)
 USERS = {
     "alice": "alice-pass",
     "bob": "bob-pass",
@@ -68,7 +75,8 @@ def prepared_database(directory: Path) -> Iterator[dict[str, str]]:
         run_django(
             "shell",
             "-c",
-            f"from django.contrib.auth.models import User; {create}",
+            "from django.contrib.auth import get_user_model; "
+            f"User = get_user_model(); {create}",
             env=env,
         )
         yield env

@@ -14,7 +14,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing.http import HttpCommunicator
 from channels.testing.websocket import WebsocketCommunicator
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from async_auth_views.channels import (
@@ -24,6 +24,7 @@ from async_auth_views.channels import (
     PermissionRequiredMixin,
     UserPassesTestMixin,
 )
+from tests.project import User, user_perm, user_permission
 from tests.shapes import RUNS, SHAPES
 from tests.test_hook_shapes import OBJECT_BACKENDS
 
@@ -64,7 +65,7 @@ WS_HOOKS: list[tuple[str, type, dict[str, Any], list[tuple[Any, Any]]]] = [
         "get_permission_required",
         PermissionRequiredMixin,
         {},
-        [(["auth.add_user"], ACCEPTED), (["auth.delete_user"], CLOSE_FORBIDDEN)],
+        [([user_perm("add")], ACCEPTED), ([user_perm("delete")], CLOSE_FORBIDDEN)],
     ),
     (
         "get_group_required",
@@ -114,7 +115,7 @@ def cookie(settings: Any) -> list[tuple[bytes, bytes]]:
     settings.CHANNEL_LAYERS = dict(IN_MEMORY)
     settings.ROOT_URLCONF = "tests.channels.urls"
     alice = User.objects.create_user("alice")
-    alice.user_permissions.add(Permission.objects.get(codename="add_user"))
+    alice.user_permissions.add(user_permission("add"))
     alice.groups.add(Group.objects.create(name="editors"))
     client = Client()
     client.force_login(alice)

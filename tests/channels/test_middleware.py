@@ -6,12 +6,13 @@ from typing import Any
 
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser
 from django.test import AsyncClient
 from django.utils.functional import LazyObject
 
 from async_auth_views.channels import AuthMiddleware, AuthMiddlewareStack
 from tests.measure import counting_hops
+from tests.project import User
 
 from .support import ChannelsTestCase
 

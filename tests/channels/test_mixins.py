@@ -16,7 +16,7 @@ from channels.generic.websocket import (
 )
 from channels.testing.http import HttpCommunicator
 from channels.testing.websocket import WebsocketCommunicator
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
@@ -31,6 +31,7 @@ from async_auth_views.channels import (
     UserPassesTestMixin,
 )
 from tests.measure import counting_hops
+from tests.project import LOGIN_BACKEND, User, stock_only, user_perm, user_perm_lookup
 
 from .consumers import (
     CONNECTED,
@@ -43,7 +44,7 @@ from .consumers import (
 )
 from .support import ChannelsTestCase
 
-PERM = "auth.view_user"
+PERM = user_perm("view")
 
 
 def _true(self: Any) -> bool:
@@ -98,17 +99,18 @@ class WebsocketAccessTests(ChannelsTestCase):
 
     async def test_permission_required_allows(self) -> None:
         await self.user.user_permissions.aadd(
-            await Permission.objects.aget(codename="view_user")
+            await Permission.objects.aget(**user_perm_lookup("view"))
         )
         await self.assert_accepted(
             ws_consumer(PermissionRequiredMixin, permission_required=PERM)
         )
 
+    @stock_only
     async def test_permissions_come_with_the_handshake_user(self) -> None:
         # The handshake re-reads the saved session (so that a logout cannot
         # slip in); the permissions are loaded in that same hop, not another.
         await self.user.user_permissions.aadd(
-            await Permission.objects.aget(codename="view_user")
+            await Permission.objects.aget(**user_perm_lookup("view"))
         )
         consumer = ws_consumer(PermissionRequiredMixin, permission_required=PERM)
         with counting_hops() as hops:
@@ -163,7 +165,7 @@ class WebsocketAccessTests(ChannelsTestCase):
             get_permission_object=get_permission_object,
         )
         backends = [
-            "django.contrib.auth.backends.ModelBackend",
+            LOGIN_BACKEND,
             "tests.channels.test_mixins.Backend",
         ]
         Backend.calls.clear()
@@ -685,9 +687,9 @@ class NewRuleConsumerTests(ChannelsTestCase):
 
     async def test_any_perm(self) -> None:
         await self.user.user_permissions.aadd(
-            await Permission.objects.aget(codename="view_user")
+            await Permission.objects.aget(**user_perm_lookup("view"))
         )
-        both = [PERM, "auth.delete_user"]
+        both = [PERM, user_perm("delete")]
         consumer = ws_consumer(PermissionRequiredMixin, permission_required=both)
         self.assertEqual(await self.outcome(consumer), CLOSE_FORBIDDEN)
         consumer = ws_consumer(
@@ -697,7 +699,7 @@ class NewRuleConsumerTests(ChannelsTestCase):
 
     @override_settings(
         AUTHENTICATION_BACKENDS=[
-            "django.contrib.auth.backends.ModelBackend",
+            LOGIN_BACKEND,
             "guardian.backends.ObjectPermissionBackend",
         ]
     )

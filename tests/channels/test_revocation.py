@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.core import checks
 from django.test import Client, SimpleTestCase, override_settings
@@ -31,8 +31,21 @@ from async_auth_views.channels import (
     revoke_session,
 )
 from async_auth_views.channels.revocation import check_channel_layer
-from tests.kin.models import Employee, ProxyGroup, ProxyUser, Team
 from tests.projects.run import check
+from tests.backends import LockoutBackend
+from tests.models import Lockout
+from tests.project import (
+    Employee,
+    ProxyGroup,
+    ProxyUser,
+    Team,
+    User,
+    auto_through_only,
+    explicit_through_only,
+    pk_forms,
+    user_perm,
+    user_perm_lookup,
+)
 
 from .consumers import (
     CONNECTED,
@@ -44,7 +57,7 @@ from .consumers import (
 )
 from .support import ChannelsTestCase, cookie_of
 
-PERM = "auth.view_user"
+PERM = user_perm("view")
 
 
 class SocketTestCase(ChannelsTestCase):
@@ -114,7 +127,7 @@ class RevocationTests(SocketTestCase):
         await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
 
     async def test_lost_permission_closes_with_forbidden(self) -> None:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         await self.user.user_permissions.aadd(permission)
         communicator = await self.open_accepted(
             ws_consumer(PermissionRequiredMixin, permission_required=PERM)
@@ -304,7 +317,7 @@ class KinRevocationTests(SocketTestCase):
                 await self.assert_closed(communicator, CLOSE_FORBIDDEN)
 
     async def open_with_permission(self) -> Any:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         await self.user.user_permissions.aadd(permission)
         return permission, await self.open_accepted(
             ws_consumer(PermissionRequiredMixin, permission_required=PERM)
@@ -322,7 +335,7 @@ class KinRevocationTests(SocketTestCase):
         await self.assert_closed(communicator, CLOSE_FORBIDDEN)
 
     async def open_in_group(self) -> tuple[Team, Permission, Any]:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         team = await Team.objects.acreate(name="readers")
         await team.permissions.aadd(permission)
         await self.user.groups.aadd(team)
@@ -356,6 +369,7 @@ class BulkChangeRevocationTests(SocketTestCase):
     """After a bulk change (no signal), ``changes.user_changed()`` or
     ``everyone_changed()`` closes the sockets it revoked, at once."""
 
+    @auto_through_only
     async def test_group_membership_deleted_in_bulk(self) -> None:
         from django.contrib.auth.models import Group
 
@@ -375,7 +389,7 @@ class BulkChangeRevocationTests(SocketTestCase):
     async def test_group_permission_deleted_in_bulk(self) -> None:
         from django.contrib.auth.models import Group
 
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         team = await Group.objects.acreate(name="readers")
         await team.permissions.aadd(permission)
         await self.user.groups.aadd(team)
@@ -632,3 +646,101 @@ class LeavesItsGroupsTests(SocketTestCase):
         self.assertEqual(len(calls), 3)
         self.assertEqual(len(self.members()), 1)
         self.assertIn("layer down", "\n".join(logs.output))
+
+
+class ThroughRowRevocationTests(SocketTestCase):
+    """Rows of a project's own membership model saved or deleted as rows, and
+    members named by their key in another form, reach the sockets as they
+    reach the identity cache."""
+
+    async def open_in_group(self) -> tuple[Team, Any]:
+        from async_auth_views.channels import GroupRequiredMixin
+
+        team = await Team.objects.acreate(name="readers")
+        await self.user.groups.aadd(team)
+        communicator = await self.open_accepted(
+            ws_consumer(GroupRequiredMixin, group_required="readers")
+        )
+        return team, communicator
+
+    @explicit_through_only
+    async def test_membership_row_deleted_closes(self) -> None:
+        _, communicator = await self.open_in_group()
+        row = await User.groups.through.objects.aget(user_id=self.user.pk)
+        await row.adelete()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    @explicit_through_only
+    async def test_membership_row_saved_with_another_group_closes(self) -> None:
+        # Created first: a new group is a change for every socket.
+        elsewhere = await ProxyGroup.objects.acreate(name="elsewhere")
+        _, communicator = await self.open_in_group()
+        row = await User.groups.through.objects.aget(user_id=self.user.pk)
+        row.group = elsewhere
+        await row.asave()
+        await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+
+    async def test_removed_from_the_group_side_by_its_key_in_every_form(self) -> None:
+        for form in pk_forms(self.user):
+            with self.subTest(form=form):
+                team, communicator = await self.open_in_group()
+                await team.user_set.aremove(form)
+                await self.assert_closed(communicator, CLOSE_FORBIDDEN)
+                await team.adelete()
+
+    async def test_user_changed_with_its_key_in_every_form(self) -> None:
+        for form in pk_forms(self.user):
+            with self.subTest(form=form):
+                await User.objects.filter(pk=self.user.pk).aupdate(is_active=True)
+                communicator = await self.open_accepted()
+                await User.objects.filter(pk=self.user.pk).aupdate(is_active=False)
+                await sync_to_async(changes.user_changed)(form)
+                await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED)
+
+
+IDENTITY_CACHE = {
+    "CACHES": {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "identity": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "sockets",
+        },
+    },
+    "ASYNC_AUTH_IDENTITY_CACHE": "identity",
+}
+
+
+class HitRevocationTests(SocketTestCase):
+    """With the identity cache on, a socket's re-check is a hit, and a hit
+    gives the verdict Django's ``get_user()`` gives: a lock-out no signal
+    reports closes the socket at its next re-check."""
+
+    def setUp(self) -> None:
+        from django.core.cache import caches
+
+        backend = f"{LockoutBackend.__module__}.{LockoutBackend.__qualname__}"
+        overrides = override_settings(
+            **IDENTITY_CACHE,
+            AUTHENTICATION_BACKENDS=[backend],
+            ASYNC_AUTH_REVALIDATE_INTERVAL=0.2,
+        )
+        overrides.enable()
+        self.addCleanup(overrides.disable)
+        caches["identity"].clear()
+        super().setUp()
+
+    async def test_a_lockout_closes_the_socket_at_its_next_recheck(self) -> None:
+        from django.core.cache import caches
+
+        from async_auth_views import identity
+
+        # Filled by a page first: the handshake and every re-check are hits.
+        self.async_client.cookies = self.client.cookies
+        response = await self.async_client.get("/whoami/")
+        self.assertEqual(response.content.decode(), str(self.user.pk))
+        session = await sync_to_async(lambda: self.client.session)()
+        entry = await sync_to_async(identity.cached_user)(caches["identity"], session)
+        self.assertEqual(entry, self.user)
+        communicator = await self.open_accepted()
+        await Lockout.objects.acreate(username=self.user.get_username())
+        await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=1.5)

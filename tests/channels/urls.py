@@ -5,11 +5,12 @@ from django.contrib.auth import (
     alogin,
     alogout,
     authenticate,
+    get_user_model,
     login,
     logout,
     update_session_auth_hash,
 )
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -17,7 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from async_auth_views.views import AsyncView
 
-PERMISSION = "auth.add_user"
+User = get_user_model()
+#: The user model's add permission ("auth.add_user" for the stock User).
+CODENAME = f"add_{User._meta.model_name}"
+PERMISSION = f"{User._meta.app_label}.{CODENAME}"
 
 
 @csrf_exempt
@@ -98,7 +102,9 @@ class Guarded(LoginRequiredMixin, PermissionRequiredMixin, AsyncView):
 def admin_view(request, action, username):
     """What an administrator does to ``username`` in another process."""
     user = User.objects.get(username=username)
-    permission = Permission.objects.get(codename=PERMISSION.split(".")[1])
+    permission = Permission.objects.get(
+        codename=CODENAME, content_type__app_label=User._meta.app_label
+    )
     if action == "grant":
         user.user_permissions.add(permission)
     elif action == "revoke":

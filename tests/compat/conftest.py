@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 SETTINGS = "tests.compat.settings"
+#: The same packages on the hostile-but-legal project (``tests.hostile``).
+HOSTILE_SETTINGS = "tests.hostile.compat_settings"
 
 
 def _selected() -> bool:
-    return os.environ.get("DJANGO_SETTINGS_MODULE") == SETTINGS
+    return os.environ.get("DJANGO_SETTINGS_MODULE") in (SETTINGS, HOSTILE_SETTINGS)
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:

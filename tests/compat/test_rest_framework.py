@@ -16,7 +16,7 @@ from adrf import generics as agenerics
 from adrf import serializers as aserializers
 from adrf import viewsets as aviewsets
 from adrf.views import APIView as AsyncAPIView
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, Permission
 from django.http import HttpResponse
 from django.test import AsyncClient, TestCase, override_settings
 from django.urls import path
@@ -36,11 +36,13 @@ from async_auth_views.rest_framework import (
 )
 from tests.measure import cost_of
 from tests.models import Article
+from tests.project import LOGIN_BACKEND, User
 
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 OURS = "async_auth_views.middleware.AuthenticationMiddleware"
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
-MODEL_BACKEND_ONLY = ["django.contrib.auth.backends.ModelBackend"]
+#: The project's login backend alone (ModelBackend on the stock project).
+MODEL_BACKEND_ONLY = [LOGIN_BACKEND]
 KINDS = ("sync", "async")
 
 
