@@ -15,8 +15,6 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.test import Client, TransactionTestCase, override_settings
 
-from tests.project import User
-
 from .consumers import CONNECTED, app
 
 IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

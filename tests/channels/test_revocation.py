@@ -31,7 +31,6 @@ from async_auth_views.channels import (
     revoke_session,
 )
 from async_auth_views.channels.revocation import check_channel_layer
-from tests.projects.run import check
 from tests.backends import LockoutBackend
 from tests.models import Lockout
 from tests.project import (
@@ -46,6 +45,7 @@ from tests.project import (
     user_perm,
     user_perm_lookup,
 )
+from tests.projects.run import check
 
 from .consumers import (
     CONNECTED,
