@@ -356,6 +356,9 @@ def forget_everyone() -> None:
 #: The keys whose deletion is owed, each with the number of the invalidation
 #: that last asked for it (a key asked for again meanwhile stays owed).
 _owed: dict[str, int] = {}
+#: Past this many owed keys (a long outage), everyone's token alone is owed:
+#: deleting it makes every entry a miss, whatever the keys owed said.
+MAX_OWED = 10_000
 _owed_lock = threading.Lock()
 _invalidations = itertools.count(1)
 
@@ -377,6 +380,9 @@ def _forget(keys: Sequence[str]) -> None:
     number = next(_invalidations)
     with _owed_lock:
         _owed.update(dict.fromkeys(keys, number))
+        if len(_owed) > MAX_OWED:
+            _owed.clear()
+            _owed[EVERYONE] = number
     try:
         _pay(cache)
     except Exception:

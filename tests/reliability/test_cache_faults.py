@@ -32,6 +32,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any, ClassVar
 from unittest import skipIf
+from unittest.mock import patch
 
 import redis
 from asgiref.sync import async_to_sync
@@ -321,6 +322,18 @@ class FailoverRedisTests(FaultCases, RedisFaultTestCase):
 
     def fault(self) -> AbstractContextManager[None]:
         return self.redis.paused("WRITE", seconds=3.0)
+
+    def test_a_long_outage_owes_everyones_token_alone(self) -> None:
+        # Past MAX_OWED keys, what is owed collapses to everyone's token: one
+        # deletion that makes every entry a miss, in bounded memory.
+        with (
+            patch.object(identity, "MAX_OWED", 2),
+            self.redis.paused("WRITE", seconds=3.0),
+        ):
+            refused = logout(self)  # three keys
+            self.assertEqual(list(identity.owed()), [identity.EVERYONE])
+        refused(self.key)
+        self.assertEqual(identity.owed(), {})
 
 
 class ReadThroughDjangoFailoverRedisTests(FailoverRedisTests):
