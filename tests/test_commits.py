@@ -238,9 +238,17 @@ class AsyncPathTests(RecordedTestCase):
             await User.objects.filter(pk=self.alice.pk).aupdate(is_active=False)
             changes.user_changed(self.alice)
             changes.everyone_changed()
+            changes.session_ended("a-session-key")
 
         async_to_sync(deactivate)()
-        self.assertEqual(self.recorder.seen, [*self.changed, ("everyone_changed",)])
+        self.assertEqual(
+            self.recorder.seen,
+            [
+                *self.changed,
+                ("everyone_changed",),
+                ("session_ended", "a-session-key"),
+            ],
+        )
 
     def test_a_transaction_run_from_async_code(self) -> None:
         @transaction.atomic

@@ -123,6 +123,21 @@ class IdentityCacheFaultTests(SocketOnFaultyRedisTestCase):
         finally:
             await self.leave(entered)
 
+    async def test_a_handshake_on_a_full_redis_is_answered_from_the_database(
+        self,
+    ) -> None:
+        # A miss (nothing can be stored): resolved from the database.
+        with self.redis.full():
+            communicator, (connected, _) = await self.open(
+                ws_consumer(LoginRequiredMixin)
+            )
+            self.assertTrue(connected)
+            await communicator.send_to(text_data="hi")
+            self.assertEqual(await communicator.receive_from(), "alice: hi")
+            self.user.is_active = False
+            await self.user.asave()
+            await self.assert_closed_without_echo(communicator, CLOSE_UNAUTHENTICATED)
+
     async def test_deactivation_on_a_full_redis_closes(self) -> None:
         await self.check_deactivation(self.redis.full())
 
