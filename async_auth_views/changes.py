@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DEFAULT_DB_ALIAS, router, transaction
+from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import ForeignKey, ManyToManyField
 from django.utils import timezone
 
-from . import conf, identity
+from . import commits, conf, identity
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -97,7 +97,7 @@ def announce(change: str, *args: str, using: str | None = None) -> None:
             for reactions in list(_others.values()):
                 _call(reactions, change, args)
 
-    transaction.on_commit(committed, using=using or DEFAULT_DB_ALIAS)
+    commits.on_commit(committed, using or DEFAULT_DB_ALIAS)
 
 
 def _call(reactions: Any, change: str, args: tuple[str, ...]) -> None:

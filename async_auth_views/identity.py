@@ -6,26 +6,32 @@ model permissions loaded) and the session hash it stored, so a request whose
 entry is still valid runs no SQL at all.
 
 An entry is only trusted while the *version tokens* it was stamped with are
-still the current ones: one token per session, replaced when the session ends
-(logout, its row deleted, its key cycled by a login); one per user, replaced
+still the current ones: one token per session, deleted when the session ends
+(logout, its row deleted, its key cycled by a login); one per user, deleted
 whenever the user is saved or deleted or their groups or permissions change;
-and one for everybody, replaced whenever a group's or a permission's rows
-change. Tokens are read before the database is (the session's before the
-session, the user's before the user), so a change that races with filling an
-entry makes that entry stale at once; a token evicted from the cache makes
-every entry that names it a miss, never a hit. An entry never outlives the
-time its session has left, where the session engine can tell it (see
-``async_auth_views.session_engines``). With a shared cache (Redis) all of this holds
-across processes; with ``LocMemCache``, only within the process. Which
-signals replace which token is decided in ``async_auth_views.changes``.
+and one for everybody, deleted whenever a group's or a permission's rows
+change. A missing token is created anew (random) by the next request, so a
+token once deleted never comes back. Tokens are read before the database is
+(the session's before the session, the user's before the user), so a change
+that races with filling an entry makes that entry stale at once; a token
+evicted from the cache makes every entry that names it a miss, never a hit.
+Invalidation only deletes, which a full store still does, and a deletion the
+store could not make is owed: this process makes it before it reads the cache
+again (see ``settled()``). An entry never outlives the time its session has
+left, where the session engine can tell it (see
+``async_auth_views.session_engines``). With a shared cache (Redis) all of this
+holds across processes; with ``LocMemCache``, only within the process. Which
+signals delete which token is decided in ``async_auth_views.changes``.
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
@@ -34,6 +40,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -142,11 +149,13 @@ def _tokens_creating(
 def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
     """The session's valid entry in ``cache``, or None for a miss. Never raises.
 
-    A cache that fails is a miss: the caller asks the database instead. A
-    Redis cache is read in one round trip (``identity_redis``), judged alike.
+    A cache that fails is a miss: the caller asks the database instead; so is
+    a cache this process owes a deletion it could not make yet (see
+    ``settled()``). A Redis cache is read in one round trip
+    (``identity_redis``), judged alike.
     """
     session_key = session.session_key
-    if not session_key:
+    if not session_key or not settled(cache):
         return None
     reader = _redis_reader(cache)
     if reader is not None:
@@ -221,13 +230,13 @@ def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
 
     The session's token (and everyone's) is read before the session is loaded,
     and the user's before the user is: a logout or a change that lands in
-    between replaces a token this stamp already holds. None when the session
-    names no user, was loaded before (its data may predate the tokens), or the
-    cache fails: then nothing is stored. Call it before resolving the user,
-    and pass it to ``remember()``.
+    between deletes a token this stamp already holds. None when the session
+    names no user, was loaded before (its data may predate the tokens), the
+    cache fails, or this process owes it a deletion: then nothing is stored.
+    Call it before resolving the user, and pass it to ``remember()``.
     """
     session_key = session.session_key
-    if not session_key or hasattr(session, "_session_cache"):
+    if not session_key or hasattr(session, "_session_cache") or _owed:
         return None
     try:
         first = _tokens_creating(
@@ -278,9 +287,9 @@ def remember(
     Only a user that the session named, unchanged by the resolution (same key,
     same stored hash), and whose hash the current ``SECRET_KEY`` gives (not a
     fallback, whose session Django renews) is stored, for no longer than the
-    session has left.
+    session has left; nothing while this process owes the cache a deletion.
     """
-    if stamp is None or not user.is_authenticated:
+    if stamp is None or not user.is_authenticated or _owed:
         return
     if (
         session.session_key != stamp.session_key
@@ -318,42 +327,114 @@ def remember(
 def forget_session(session_key: str) -> None:
     """End the entry of ``session_key``: its session ended.
 
-    The session's token is replaced, so an entry being filled right now by a
-    request of that session is stale when written; the entry is deleted too.
+    The entry, its pointer and the session's token are deleted: an entry being
+    filled right now by a request of that session names a token that is gone,
+    and is never served (the next request creates another token).
     """
-
-    def write(cache: BaseCache) -> None:
-        cache.set(
-            session_token_key(session_key), _new_token(), _session_token_timeout()
-        )
-        cache.delete(session_entry_key(session_key))
-
-    _write(write)
+    _forget(
+        [
+            session_entry_key(session_key),
+            entry_token_pointer_key(session_key),
+            session_token_key(session_key),
+        ]
+    )
 
 
 def forget_user(user_pk: str) -> None:
     """Make every entry naming this user stale, in every session."""
-    _write(lambda cache: cache.set(user_token_key(user_pk), _new_token(), None))
+    _forget([user_token_key(user_pk)])
 
 
 def forget_everyone() -> None:
     """Make every entry stale: a group's or a permission's rows changed."""
-    _write(lambda cache: cache.set(EVERYONE, _new_token(), None))
+    _forget([EVERYONE])
 
 
-def _write(write: Callable[[BaseCache], None]) -> None:
+# Invalidation deletes, and writes nothing: a deletion is what a full store
+# still performs (Redis at maxmemory under noeviction refuses writes, not
+# DEL), and a token deleted is never seen again, as a token replaced is not.
+# A deletion that fails (the store is down, or slower than its timeout) is
+# owed: this process deletes it before it reads or fills the cache again,
+# and neither reads nor fills it until then.
+
+#: The keys whose deletion is owed, each with the number of the invalidation
+#: that last asked for it (a key asked for again meanwhile stays owed).
+_owed: dict[str, int] = {}
+#: Past this many owed keys (a long outage), everyone's token alone is owed:
+#: deleting it makes every entry a miss, whatever the keys owed said.
+MAX_OWED = 10_000
+_owed_lock = threading.Lock()
+_invalidations = itertools.count(1)
+
+
+def _owe_another_cache_nothing(setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver: what was owed, was owed to the cache before."""
+    if setting in ("CACHES", "ASYNC_AUTH_IDENTITY_CACHE"):
+        with _owed_lock:
+            _owed.clear()
+
+
+setting_changed.connect(_owe_another_cache_nothing, dispatch_uid=f"{__name__}.owed")
+
+
+def _forget(keys: Sequence[str]) -> None:
     cache = identity_cache()
     if cache is None:
         return
+    number = next(_invalidations)
+    with _owed_lock:
+        _owed.update(dict.fromkeys(keys, number))
+        if len(_owed) > MAX_OWED:
+            _owed.clear()
+            _owed[EVERYONE] = number
     try:
-        write(cache)
+        _pay(cache)
     except Exception:
-        # The change itself stands; its entries expire with the timeout.
         logger.error(
-            "The identity cache could not be invalidated: entries may be served "
-            "for up to ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT seconds.",
+            "The identity cache could not be invalidated: this process reads "
+            "it again once it can; other processes may serve the entries for "
+            "up to ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT seconds.",
             exc_info=True,
         )
+
+
+def owed() -> dict[str, int]:
+    """The deletions this process owes the cache (a copy): each key, with the
+    number of the invalidation that last asked for it."""
+    with _owed_lock:
+        return dict(_owed)
+
+
+def paid(deleted: dict[str, int]) -> None:
+    """Record that the keys of ``deleted`` (an ``owed()``) were deleted."""
+    with _owed_lock:
+        for key, number in deleted.items():
+            if _owed.get(key) == number:
+                del _owed[key]
+
+
+def _pay(cache: BaseCache) -> None:
+    """Delete what is owed; raises if the cache fails."""
+    keys = owed()
+    if keys:
+        cache.delete_many(list(keys))
+        paid(keys)
+
+
+def settled(cache: BaseCache) -> bool:
+    """Whether this process owes ``cache`` no deletion, once it tried to pay
+    what it owes. Never raises: a cache that fails is logged."""
+    if not _owed:
+        return True
+    try:
+        _pay(cache)
+    except Exception:
+        logger.warning(
+            "The identity cache could not be invalidated: it is not read.",
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def _redis_reader(cache: BaseCache) -> RedisReader | None:

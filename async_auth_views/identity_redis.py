@@ -16,7 +16,8 @@ serves, so a missing, stale or forged pointer is a miss, never a hit.
 Both clients use the cache's own ``make_key()`` (``KEY_PREFIX``, ``VERSION``,
 ``KEY_FUNCTION``), its own serializer, its servers (reads go where Django's
 client sends them) and its ``OPTIONS``. Invalidation stays with Django's
-cache API.
+cache API; only a deletion this process owes (``identity.settled()``) is made
+from the event loop, on the server Django writes to, before the next read.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from .identity import (
     entry_user,
     entry_user_token_key,
     logger,
+    owed,
+    paid,
     session_entry_key,
     session_token_key,
 )
@@ -147,11 +150,12 @@ class RedisReader:
         options = cache._options  # type: ignore[attr-defined]
         self._options = {k: v for k, v in options.items() if k not in _CLIENT_OPTIONS}
 
-    async def _client(self) -> Any:
+    async def _client(self, write: bool = False) -> Any:
         import redis.asyncio
 
-        # The server Django's client would read from (a replica, when several).
-        index = self._django_client._get_connection_pool_index(False)  # type: ignore[attr-defined]
+        # The server Django's client would read from (a replica, when several),
+        # or write to.
+        index = self._django_client._get_connection_pool_index(write)  # type: ignore[attr-defined]
         server = self.cache._servers[index]  # type: ignore[attr-defined]
         # Keyed by configuration, not by cache object: Django makes a cache
         # object per request under ASGI, and a pool per request would mean a
@@ -224,6 +228,7 @@ class RedisReader:
             return Lookup(None)
         keys = self._read_keys(session_key)
         try:
+            await self._apay()
             client = await self._client()
             try:
                 reply = await client.evalsha(_READ_ENTRY_SHA, len(keys), *keys)
@@ -235,6 +240,15 @@ class RedisReader:
             logger.warning("The identity cache could not be read.", exc_info=True)
             return Lookup(None, failed=True)
         return Lookup.of(entry)
+
+    async def _apay(self) -> None:
+        """See identity.settled(): delete what this process owes, on the server
+        Django writes to; raises if Redis fails (then nothing is read)."""
+        keys = owed()
+        if keys:
+            client = await self._client(write=True)
+            await client.delete(*(self.cache.make_key(key) for key in keys))
+            paid(keys)
 
     def remember(self, session_key: str, entry: Identity, timeout: int) -> None:
         """Write ``entry`` and its pointer, both or neither (``MULTI``), as

@@ -36,6 +36,8 @@ USERS = {
     "bob": "bob-pass",
     "carol": "carol-pass",
     "dave": "dave-pass",
+    "erin": "erin-pass",
+    "frank": "frank-pass",
 }
 
 
@@ -109,6 +111,15 @@ def two_processes_sharing_redis(
 
     Skips the test, with the reason, where redis-server is not installed.
     """
+    with two_processes_and_their_redis(env, logs) as (a, b, _):
+        yield a, b
+
+
+@contextmanager
+def two_processes_and_their_redis(
+    env: dict[str, str], logs: Path
+) -> Iterator[tuple[Server, Server, Server]]:
+    """See two_processes_sharing_redis(); the redis-server too, last."""
     import pytest
 
     if shutil.which("redis-server") is None:
@@ -116,7 +127,7 @@ def two_processes_sharing_redis(
     with redis(log_path=logs / "redis.log") as cache:
         env = {**env, "E2E_REDIS_URL": cache.url}
         with serve(env, logs / "a.log") as a, serve(env, logs / "b.log") as b:
-            yield a, b
+            yield a, b, cache
 
 
 async def login(server: Server, username: str, password: str | None = None) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
+import redis
 
 from tests.channels.servers import (
     login,
     post,
     prepared_database,
-    two_processes_sharing_redis,
+    two_processes_and_their_redis,
 )
 from tests.servers import Server
 
@@ -25,12 +27,31 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Server, Server, Server]]:
     logs = tmp_path_factory.mktemp("uvicorn-identity")
     with prepared_database(logs) as database:
         env = {**database, "E2E_IDENTITY_CACHE": "1"}
-        with two_processes_sharing_redis(env, logs) as servers:
+        with two_processes_and_their_redis(env, logs) as servers:
             yield servers
+
+
+@pytest.fixture
+def pair(stack: tuple[Server, Server, Server]) -> tuple[Server, Server]:
+    return stack[0], stack[1]
+
+
+@contextmanager
+def full(cache: Server) -> Iterator[None]:
+    """The servers' Redis at maxmemory, under the default noeviction policy."""
+    client = redis.Redis.from_url(cache.url)
+    try:
+        client.config_set("maxmemory", "1")
+        yield
+    finally:
+        client.config_set("maxmemory", "0")
+        client.close()
 
 
 async def get(server: Server, path: str, session_key: str) -> tuple[int, str]:
@@ -104,5 +125,35 @@ def test_deactivation_through_a_ends_the_session_on_b(
         key = await cached_on_b(a, b, "dave")
         await post(a, "/admin/deactivate/dave/", key)
         return await get(b, "/whoami/", key)
+
+    assert asyncio.run(scenario()) == (200, "None")
+
+
+def test_logout_through_a_on_a_full_redis_ends_the_session_on_b(
+    stack: tuple[Server, Server, Server],
+) -> None:
+    # Redis refuses every write; the logout's deletions still reach it.
+    a, b, cache = stack
+
+    async def scenario() -> tuple[int, str]:
+        key = await cached_on_b(a, b, "erin")
+        with full(cache):
+            await post(a, "/logout/", key)
+            return await get(b, "/whoami/", key)
+
+    assert asyncio.run(scenario()) == (200, "None")
+
+
+def test_deactivation_through_a_on_a_full_redis_ends_the_session_on_b(
+    stack: tuple[Server, Server, Server],
+) -> None:
+    a, b, cache = stack
+
+    async def scenario() -> tuple[int, str]:
+        key = await cached_on_b(a, b, "frank")
+        with full(cache):
+            assert await get(b, "/guarded/", key) == (200, "frank")  # a hit
+            await post(a, "/admin/deactivate/frank/", key)
+            return await get(b, "/whoami/", key)
 
     assert asyncio.run(scenario()) == (200, "None")

@@ -185,3 +185,88 @@ async def checked_test_func(self: Any) -> bool:
 
 #: What a hung test_func went through: "started", then "cancelled".
 HUNG: list[str] = []
+
+
+class FaultyRedis:
+    """A real ``redis-server`` that a test puts in the states production meets:
+    full (``maxmemory``), slow (``CLIENT PAUSE``), flushed, down, restarted.
+
+    Clients keep its URL across a restart: it starts again on the same port.
+    """
+
+    def __init__(self) -> None:
+        from tests import servers
+
+        self._servers = servers
+        self.server = servers.redis()
+        self.url = self.server.url
+        self.port = self.server.port
+
+    @contextmanager
+    def admin(self) -> Iterator[Any]:
+        """A client of its own, without timeouts: it waits out a pause."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        """Start it again, empty (it saves nothing), on the same port."""
+        self.server = self._servers.redis(port=self.port)
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """Stopped in the block; started again, empty, after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    def flush(self) -> None:
+        with self.admin() as client:
+            client.flushall()
+
+    @contextmanager
+    def full(self, policy: str = "noeviction", headroom: int = 0) -> Iterator[None]:
+        """At ``maxmemory`` in the block: ``headroom`` bytes above what it uses now
+        (0: every write needs memory it does not have), under ``policy``."""
+        with self.admin() as client:
+            used = int(client.info("memory")["used_memory"])
+            client.config_set("maxmemory-policy", policy)
+            client.config_set("maxmemory", str(used + headroom) if headroom else "1")
+        try:
+            yield
+        finally:
+            with self.admin() as client:
+                client.config_set("maxmemory", "0")
+                client.config_set("maxmemory-policy", "noeviction")
+
+    def pause(self, mode: str = "ALL", seconds: float = 1.5) -> None:
+        """``CLIENT PAUSE`` for ``seconds``, from now on."""
+        with self.admin() as client:
+            client.execute_command("CLIENT", "PAUSE", int(seconds * 1000), mode)
+
+    @contextmanager
+    def paused(self, mode: str = "ALL", seconds: float = 1.5) -> Iterator[None]:
+        """Slow: ``CLIENT PAUSE`` for ``seconds`` (``ALL`` commands, or ``WRITE``
+        ones as a failover does). The block must end within the pause; after
+        it, the pause has ended."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        self.pause(mode, seconds)
+        yield
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"the block outlasted the {seconds} s pause")
+        with self.admin() as client:
+            if mode == "WRITE":
+                client.execute_command("CLIENT", "UNPAUSE")
+            else:
+                client.ping()  # answered once the pause ends (UNPAUSE would wait too)
