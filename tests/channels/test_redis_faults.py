@@ -28,12 +28,13 @@ from async_auth_views.channels import (
     PermissionRequiredMixin,
 )
 from tests import test_changes as changes
+from tests.project import user_perm, user_perm_lookup
 from tests.reliability.faults import FaultyRedis
 
 from .consumers import CONNECTED, ws_consumer
 from .support import ChannelsTestCase
 
-PERM = "auth.view_user"
+PERM = user_perm("view")
 REDIS = "django.core.cache.backends.redis.RedisCache"
 TIMEOUTS = {"socket_timeout": 0.2, "socket_connect_timeout": 0.2}
 
@@ -84,7 +85,7 @@ class SocketOnFaultyRedisTestCase(ChannelsTestCase):
         return communicator
 
     async def open_guarded(self) -> Any:
-        permission = await Permission.objects.aget(codename="view_user")
+        permission = await Permission.objects.aget(**user_perm_lookup("view"))
         await self.user.user_permissions.aadd(permission)
         self.permission = permission
         return await self.open_accepted(

@@ -36,7 +36,7 @@ from unittest.mock import patch
 
 import redis
 from asgiref.sync import async_to_sync
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
@@ -47,6 +47,7 @@ from async_auth_views import identity
 from async_auth_views.identity_redis import redis_reader
 from tests import servers
 from tests import test_changes as changes
+from tests.project import add_user_permission
 
 from .faults import FaultyRedis
 
@@ -102,7 +103,7 @@ class RedisFaultTestCase(TransactionTestCase):
         self.addCleanup(changes.MIDWAY.clear)
         self.redis.flush()
         self.group = Group.objects.create(name="staff")
-        self.group.permissions.add(Permission.objects.get(codename=changes.PERMISSION))
+        self.group.permissions.add(add_user_permission())
         self.alice = User.objects.create_user("alice", password="alice-pass")
         self.alice.groups.add(self.group)
         self.key = self.login(self.alice)
