@@ -42,7 +42,7 @@ from load import Measurement, serve, status, wrk
 from report import Cell, Row, Target, chart, markdown, rst
 
 if TYPE_CHECKING:
-    from tests.servers import Server
+    from devtools.servers import Server
 
 DESCRIPTION = "Benchmark the ways to protect a Django view."
 BENCH = Path(__file__).resolve().parent
@@ -596,8 +596,8 @@ def main() -> None:
         _bootstrap()
     _ensure_wrk()
     sys.path.insert(0, str(ROOT))  # tests.servers, tests.databases
-    from tests.databases import create_database
-    from tests.servers import postgresql, redis
+    from devtools.databases import create_database
+    from devtools.servers import postgresql, redis
 
     python = sys.executable
     load_before = _loadavg()

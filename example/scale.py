@@ -28,8 +28,8 @@ from pathlib import Path
 EXAMPLE = Path(__file__).resolve().parent
 sys.path.insert(0, str(EXAMPLE.parent))  # the repository root, for tests.servers
 
-from tests.databases import create_database  # noqa: E402
-from tests.servers import postgresql, postgresql_bin, redis, uvicorn  # noqa: E402
+from devtools.databases import create_database  # noqa: E402
+from devtools.servers import postgresql, postgresql_bin, redis, uvicorn  # noqa: E402
 
 
 def install_missing() -> None:

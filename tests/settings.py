@@ -4,7 +4,7 @@
 that PostgreSQL database, with psycopg 3, instead of SQLite in memory.
 """
 
-from tests.databases import django_database, suite_database_url
+from devtools.databases import django_database, suite_database_url
 
 SECRET_KEY = "tests-secret-key-not-for-production"
 DEBUG = False

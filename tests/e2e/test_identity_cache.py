@@ -13,13 +13,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.channels.servers import (
+from devtools.channels_e2e import (
     login,
     post,
     prepared_database,
     two_processes_sharing_redis,
 )
-from tests.servers import Server
+from devtools.servers import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.databases import throwaway_database
-from tests.servers import Server, redis, uvicorn
+from devtools.databases import throwaway_database
+from devtools.servers import Server, redis, uvicorn
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 APP = "tests.channels.asgi_app:application"
 SETTINGS = "tests.channels.e2e_settings"
 USERS = {
