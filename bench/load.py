@@ -1,4 +1,4 @@
-"""The uvicorn servers (started by ``tests.servers``) and the ``wrk`` runs, on 127.0.0.1."""
+"""The uvicorn servers (started by ``devtools.servers``) and the ``wrk`` runs, on 127.0.0.1."""
 
 from __future__ import annotations
 

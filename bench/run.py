@@ -6,7 +6,7 @@ on SQLite and on PostgreSQL.
 
 Creates ``.venv-bench`` (Python 3.12 when available) on first use and re-runs
 itself inside it; installs ``wrk`` with apt when missing and running as root.
-Starts its own PostgreSQL and redis-server on 127.0.0.1 (``tests/servers.py``),
+Starts its own PostgreSQL and redis-server on 127.0.0.1 (``devtools/servers.py``),
 then one uvicorn server per setting that is process-wide (``SETUPS``): the
 database (SQLite, PostgreSQL, PostgreSQL with Django's connection pool) and the
 identity cache (in memory, or in Redis shared by two uvicorn processes). Each
@@ -58,7 +58,7 @@ REQUIREMENTS = (
     "psycopg[binary,pool]>=3.1",
     # The identity cache on Django's RedisCache, read with redis.asyncio:
     "redis>=4.5",
-    # tests.servers, which starts the servers:
+    # devtools.servers, which starts the servers:
     "mirakuru>=3.0",
     "port-for>=0.7",
 )
@@ -595,7 +595,7 @@ def main() -> None:
     if Path(sys.prefix).resolve() != VENV.resolve():
         _bootstrap()
     _ensure_wrk()
-    sys.path.insert(0, str(ROOT))  # tests.servers, tests.databases
+    sys.path.insert(0, str(ROOT))  # devtools.servers, devtools.databases
     from devtools.databases import create_database
     from devtools.servers import postgresql, redis
 

@@ -50,7 +50,7 @@ REQUIREMENTS = (
     "example",
     "httpx",
     "websockets",
-    # tests.servers, which starts the server:
+    # devtools.servers, which starts the server:
     "mirakuru>=3.0",
     "port-for>=0.7",
 )

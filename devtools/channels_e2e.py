@@ -1,6 +1,6 @@
 """The Channels end-to-end tests' servers and clients: uvicorn processes serving
 ``tests.channels.asgi_app`` on one database, ``redis-server`` for the
-cross-process channel layer (both started by ``tests.servers``), and the
+cross-process channel layer (both started by ``devtools.servers``), and the
 browser's side: log in, post, open the protected socket."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ signal to their own PID. Nothing here imports the test settings or pytest:
   ``postgres`` with durability off (a throwaway server) and TCP only; as root,
   it runs as Debian's ``postgres`` user (PostgreSQL refuses root). Its URL
   names the ``postgres`` database of superuser ``postgres``, trusted from
-  127.0.0.1; ``tests.databases.create_database()`` adds databases.
+  127.0.0.1; ``devtools.databases.create_database()`` adds databases.
 
 Ports: port-for picks an unused port outside the ephemeral range, unless the
 caller names one. When another process takes it between the pick and the
@@ -43,7 +43,7 @@ The PostgreSQL run of the test suite (tox's ``py312-dj61-postgres``) is::
     python -m devtools.servers postgresql -- pytest
 
 which sets ``ASYNC_AUTH_TEST_DATABASE_URL`` for the command (see
-``tests.databases``) and stops the server when it ends.
+``devtools.databases``) and stops the server when it ends.
 """
 
 from __future__ import annotations
