@@ -118,6 +118,8 @@ def check_sdist(sdist: Path) -> list[str]:
     # Deliberately minimal: the tests run from a clone (see MANIFEST.in).
     if any(n.startswith("tests/") or n == "tests" for n in names):
         problems.append("the sdist holds test modules but not the suite they need")
+    if any(n.startswith("devtools/") or n == "devtools" for n in names):
+        problems.append("the sdist holds devtools/, the repository's own tools")
     return problems
 
 

@@ -42,7 +42,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
 from async_auth_views.resolver import aresolve_user  # noqa: E402
-from tests import servers  # noqa: E402
+from devtools import servers  # noqa: E402
 
 
 def _commands(server: redis.Redis) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""The uvicorn servers (started by ``tests.servers``) and the ``wrk`` runs, on 127.0.0.1."""
+"""The uvicorn servers (started by ``devtools.servers``) and the ``wrk`` runs, on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tests.servers import Server
+    from devtools.servers import Server
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
@@ -58,7 +58,7 @@ def serve(
     # Imported here: bench/run.py imports this module before it re-runs itself
     # in its virtualenv, where mirakuru is installed.
     sys.path.insert(0, str(BENCH.parent))  # the repository root
-    from tests.servers import uvicorn
+    from devtools.servers import uvicorn
 
     return uvicorn(
         "project.asgi:application",

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from tests.channels.servers import login, open_socket, prepared_database, serve
-from tests.servers import Server, redis
+from devtools.channels_e2e import login, open_socket, prepared_database, serve
+from devtools.servers import Server, redis
 
 # async_auth_views.channels.CLOSE_UNAUTHENTICATED; importing it needs settings.
 CLOSE_UNAUTHENTICATED = 4401

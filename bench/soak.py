@@ -50,7 +50,7 @@ REQUIREMENTS = (
     "example",
     "httpx",
     "websockets",
-    # tests.servers, which starts the server:
+    # devtools.servers, which starts the server:
     "mirakuru>=3.0",
     "port-for>=0.7",
 )
@@ -269,7 +269,7 @@ def soak(args: argparse.Namespace) -> None:
     snapshots = work / "snapshots"
     snapshots.mkdir()
     sys.path.insert(0, str(ROOT))
-    from tests.servers import answers_http, start
+    from devtools.servers import answers_http, start
 
     with start(
         "the soaked example site",

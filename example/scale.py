@@ -9,7 +9,7 @@ page served by the other.
 
 ``postgresql`` and ``redis-server`` are installed from Debian's packages where
 missing (as root). The servers are started and stopped by the project's one
-mechanism, ``tests/servers.py``; PostgreSQL's data lives in a temporary folder,
+mechanism, ``devtools/servers.py``; PostgreSQL's data lives in a temporary folder,
 deleted on Ctrl+C; their logs stay in another, printed at start.
 """
 
@@ -26,10 +26,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent
-sys.path.insert(0, str(EXAMPLE.parent))  # the repository root, for tests.servers
+sys.path.insert(0, str(EXAMPLE.parent))  # the repository root, for devtools.servers
 
-from tests.databases import create_database  # noqa: E402
-from tests.servers import postgresql, postgresql_bin, redis, uvicorn  # noqa: E402
+from devtools.databases import create_database  # noqa: E402
+from devtools.servers import postgresql, postgresql_bin, redis, uvicorn  # noqa: E402
 
 
 def install_missing() -> None:

@@ -25,7 +25,7 @@ from django.core.signals import request_finished
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from tests.servers import Server
+from devtools.servers import Server
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,10 +1,10 @@
 """Settings for the test suite: SQLite (or PostgreSQL), database sessions, ModelBackend.
 
-``ASYNC_AUTH_TEST_DATABASE_URL`` (see ``tests/databases.py``) runs the suite on
+``ASYNC_AUTH_TEST_DATABASE_URL`` (see ``devtools/databases.py``) runs the suite on
 that PostgreSQL database, with psycopg 3, instead of SQLite in memory.
 """
 
-from tests.databases import django_database, suite_database_url
+from devtools.databases import django_database, suite_database_url
 
 SECRET_KEY = "tests-secret-key-not-for-production"
 DEBUG = False

@@ -154,7 +154,7 @@ def test_every_channels_redis_snippet_keeps_an_idle_consumer() -> None:
     still gets the next message: a logout can still close its socket."""
     from channels_redis.core import RedisChannelLayer
 
-    from tests.servers import redis
+    from devtools.servers import redis
 
     snippets = channels_redis_snippets()
     assert len(snippets) >= 2  # docs/channels.rst and docs/integrations.rst

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from async_auth_views import identity
 from async_auth_views.identity_redis import redis_reader
-from tests import servers
+from devtools import servers
 from tests import test_changes as changes
 from tests.measure import Cost, cost_of
 from tests.project import User, add_user_permission

@@ -16,8 +16,8 @@ from pathlib import Path
 import port_for
 import pytest
 
-from tests import servers
-from tests.servers import HOST, Server, ServerError, answers_http, start
+from devtools import servers
+from devtools.servers import HOST, Server, ServerError, answers_http, start
 
 pytestmark = pytest.mark.e2e
 
@@ -168,7 +168,7 @@ def test_postgresql_runs_a_throwaway_cluster_as_a_user_it_may_run_as() -> None:
     psycopg = pytest.importorskip("psycopg")
     if servers.postgresql_bin() is None:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    from tests.databases import create_database, drop_database
+    from devtools.databases import create_database, drop_database
 
     with servers.postgresql() as server:
         cmdline = Path(f"/proc/{server.pid}/cmdline").read_text().split("\0")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tests.databases import django_database
+from devtools.databases import django_database
 
 SECRET_KEY = "benchmark-only-not-secret"
 DEBUG = False

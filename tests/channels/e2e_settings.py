@@ -8,7 +8,7 @@ and ``E2E_IDENTITY_CACHE=1`` with it turns on the identity cache, in Redis.
 
 import os
 
-from tests.databases import django_database
+from devtools.databases import django_database
 
 SECRET_KEY = "channels-e2e-secret-key-not-for-production"
 DEBUG = False

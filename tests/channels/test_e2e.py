@@ -9,9 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED
-from tests.servers import Server
-
-from .servers import (
+from devtools.channels_e2e import (
     closed_within,
     login,
     open_socket,
@@ -20,6 +18,7 @@ from .servers import (
     serve,
     two_processes_sharing_redis,
 )
+from devtools.servers import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED, LoginRequiredMixin
-from tests.servers import redis
+from devtools.servers import redis
 
 from .support import ChannelsTestCase
 

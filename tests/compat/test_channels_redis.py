@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 from channels.layers import get_channel_layer
 
+from devtools.servers import redis
 from tests.compat.test_allauth import AllauthCase
-from tests.servers import redis
 
 
 @pytest.fixture(scope="module")

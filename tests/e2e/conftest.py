@@ -8,8 +8,8 @@ from typing import Protocol
 
 import pytest
 
-from tests.databases import throwaway_database
-from tests.servers import Server, uvicorn
+from devtools.databases import throwaway_database
+from devtools.servers import Server, uvicorn
 
 from . import example
 

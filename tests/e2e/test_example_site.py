@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.servers import Server
+from devtools.servers import Server
 
 from .example import PASSWORDS
 

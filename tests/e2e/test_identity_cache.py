@@ -15,13 +15,13 @@ import httpx
 import pytest
 import redis
 
-from tests.channels.servers import (
+from devtools.channels_e2e import (
     login,
     post,
     prepared_database,
     two_processes_and_their_redis,
 )
-from tests.servers import Server
+from devtools.servers import Server
 
 pytestmark = pytest.mark.e2e
 

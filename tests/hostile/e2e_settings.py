@@ -1,5 +1,5 @@
 """The Channels end-to-end servers' settings on the hostile-but-legal project
-(``tests.channels.servers`` picks them when the suite runs on it)."""
+(``devtools.channels_e2e`` picks them when the suite runs on it)."""
 
 from tests import hostile
 from tests.channels.e2e_settings import *  # noqa: F403

@@ -195,7 +195,7 @@ class FaultyRedis:
     """
 
     def __init__(self) -> None:
-        from tests import servers
+        from devtools import servers
 
         self._servers = servers
         self.server = servers.redis()

@@ -45,7 +45,7 @@ from django.test import AsyncClient, Client, TransactionTestCase, override_setti
 
 from async_auth_views import identity
 from async_auth_views.identity_redis import redis_reader
-from tests import servers
+from devtools import servers
 from tests import test_changes as changes
 from tests.project import add_user_permission
 

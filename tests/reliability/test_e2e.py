@@ -27,8 +27,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED
-from tests.channels.servers import post, prepared_database, run_django, serve
-from tests.servers import Server
+from devtools.channels_e2e import post, prepared_database, run_django, serve
+from devtools.servers import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.servers import Server
+from devtools.servers import Server
 
 from ..example import PASSWORDS, manage
 

@@ -4,7 +4,7 @@ The suite runs on SQLite unless ``ASYNC_AUTH_TEST_DATABASE_URL`` names a
 PostgreSQL database (``postgresql://user[:password]@host:port/name``): then
 ``tests/settings.py`` uses it with psycopg 3 (pytest-django creates and drops
 ``test_<name>`` beside it), and the end-to-end tests create a database of their
-own on the same server for the servers they start. ``python -m tests.servers
+own on the same server for the servers they start. ``python -m devtools.servers
 postgresql -- pytest`` starts a throwaway server and sets the variable.
 
 Nothing here imports Django or psycopg at import time: settings modules and

@@ -1,6 +1,6 @@
 """The Channels end-to-end tests' servers and clients: uvicorn processes serving
 ``tests.channels.asgi_app`` on one database, ``redis-server`` for the
-cross-process channel layer (both started by ``tests.servers``), and the
+cross-process channel layer (both started by ``devtools.servers``), and the
 browser's side: log in, post, open the protected socket."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import websockets
 from django.conf import settings as suite_settings
 from websockets.asyncio.client import ClientConnection
 
+from devtools.databases import throwaway_database
+from devtools.servers import Server, redis, uvicorn
 from tests import hostile
-from tests.databases import throwaway_database
-from tests.servers import Server, redis, uvicorn
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 APP = "tests.channels.asgi_app:application"
 #: The servers run the project the suite runs on: the stock or the hostile one.
 SETTINGS = (

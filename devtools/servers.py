@@ -6,8 +6,8 @@ signal to their own PID. Nothing here imports the test settings or pytest:
 ``bench/`` and ``example/scale.py`` import it too, with the repository root on
 ``sys.path``. Every starter returns a running ``Server``, a context manager::
 
-    from tests.databases import create_database
-    from tests.servers import postgresql, redis, uvicorn
+    from devtools.databases import create_database
+    from devtools.servers import postgresql, redis, uvicorn
 
     with postgresql() as pg, redis() as cache:
         url = create_database(pg.url, "bench")  # postgresql://postgres@127.0.0.1:PORT/bench
@@ -24,7 +24,7 @@ signal to their own PID. Nothing here imports the test settings or pytest:
   ``postgres`` with durability off (a throwaway server) and TCP only; as root,
   it runs as Debian's ``postgres`` user (PostgreSQL refuses root). Its URL
   names the ``postgres`` database of superuser ``postgres``, trusted from
-  127.0.0.1; ``tests.databases.create_database()`` adds databases.
+  127.0.0.1; ``devtools.databases.create_database()`` adds databases.
 
 Ports: port-for picks an unused port outside the ephemeral range, unless the
 caller names one. When another process takes it between the pick and the
@@ -40,10 +40,10 @@ stop signal when the thread that started it dies, even by SIGKILL.
 
 The PostgreSQL run of the test suite (tox's ``py312-dj61-postgres``) is::
 
-    python -m tests.servers postgresql -- pytest
+    python -m devtools.servers postgresql -- pytest
 
 which sets ``ASYNC_AUTH_TEST_DATABASE_URL`` for the command (see
-``tests.databases``) and stops the server when it ends.
+``devtools.databases``) and stops the server when it ends.
 """
 
 from __future__ import annotations
@@ -435,11 +435,11 @@ def postgresql(*, port: int | None = None, log_path: Path | None = None) -> Serv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tests.servers postgresql -- COMMAND``: run COMMAND with a
+    """``python -m devtools.servers postgresql -- COMMAND``: run COMMAND with a
     throwaway PostgreSQL server; return its exit status."""
-    from tests.databases import TEST_DATABASE_URL, create_database
+    from devtools.databases import TEST_DATABASE_URL, create_database
 
-    parser = argparse.ArgumentParser(prog="python -m tests.servers")
+    parser = argparse.ArgumentParser(prog="python -m devtools.servers")
     parser.add_argument("server", choices=["postgresql"])
     parser.add_argument("--env", default=TEST_DATABASE_URL, help="its URL's variable")
     parser.add_argument("command", nargs="+", help="the command to run, after --")
