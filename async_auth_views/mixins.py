@@ -28,14 +28,7 @@ from django.utils.decorators import classonlymethod
 
 from . import rules
 from .conf import require_app
-from .hooks import (
-    acall_hook,
-    acall_hooks_then,
-    aresult,
-    call_hook,
-    call_hooks,
-    is_overridden,
-)
+from .hooks import acall, acall_hooks, aresult, call, call_hooks, is_overridden
 from .redirects import login_redirect
 from .resolver import (
     UserType,
@@ -145,7 +138,7 @@ class AccessMixin(rules.AccessHooks, _Base):
             hooks = rules.ANSWER_HOOKS[refusal]
             return self._answer(refusal, *call_hooks(self, hooks))
         self._access_refusal = refusal
-        response: HttpResponseBase = call_hook(self.handle_no_permission)
+        response: HttpResponseBase = call(self.handle_no_permission)
         return response
 
     async def _arefuse(self, refusal: Refusal) -> HttpResponseBase:
@@ -153,7 +146,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         if refusal is not Refusal.AUTHENTICATED:
             self._access_refusal = refusal
             if is_overridden(self, "handle_no_permission", AccessMixin):
-                response: HttpResponseBase = await acall_hook(self.handle_no_permission)
+                response: HttpResponseBase = await acall(self.handle_no_permission)
                 return response
             refusal = self._answer_to(refusal)
         base = (
@@ -161,7 +154,7 @@ class AccessMixin(rules.AccessHooks, _Base):
             if refusal is Refusal.AUTHENTICATED
             else rules.AccessHooks
         )
-        return await acall_hooks_then(
+        return await acall_hooks(
             self,
             base,
             rules.ANSWER_HOOKS[refusal],

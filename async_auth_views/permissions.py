@@ -23,7 +23,7 @@ from django.db import connections, router
 from django.db.models import QuerySet, Value
 from django.db.models.expressions import RawSQL
 
-from .hooks import is_async_callable, result, verdict
+from .hooks import call, is_async_callable
 
 if TYPE_CHECKING:
     from .resolver import UserType
@@ -257,11 +257,9 @@ def _holds(user: UserType, perms: tuple[str, ...], obj: Any, any_perm: bool) -> 
     if obj is None:
         load_permissions(user)
     if any_perm or user.__class__.has_perms in _DJANGO_HAS_PERMS:
-        answers = (
-            verdict(result(user.has_perm(perm, obj)), user.has_perm) for perm in perms
-        )
+        answers = (call(user.has_perm, perm, obj, check=True) for perm in perms)
         return any(answers) if any_perm else all(answers)
-    return verdict(result(user.has_perms(perms, obj)), user.has_perms)
+    return call(user.has_perms, perms, obj, check=True)
 
 
 def has_perms(

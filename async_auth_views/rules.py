@@ -58,7 +58,6 @@ from functools import partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import ImproperlyConfigured
@@ -67,16 +66,12 @@ from django.shortcuts import resolve_url
 
 from .groups import ain_any_group, in_any_group
 from .hooks import (
-    acall_hooks_then,
-    aresult,
-    atruth,
-    call_hook,
+    acall,
+    acall_hooks,
+    call,
     call_hooks,
+    is_async_callable,
     is_overridden,
-    runs_in_loop,
-    truth,
-    truth_or_awaitable,
-    verdict,
 )
 from .login_time import alogin_time, logged_in_within, login_time
 from .permission_names import log_refusal
@@ -397,21 +392,26 @@ class PassesTestRule(Rule):
     """``get_test_func()``'s function returns true."""
 
     def check(self, owner: Any, user: UserType) -> Refusal | None:
-        return None if truth(call_hook(owner.get_test_func)) else refusal_for(user)
+        return (
+            None if call(call(owner.get_test_func), check=True) else refusal_for(user)
+        )
 
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
-        if runs_in_loop(owner, "get_test_func", PassesTestHooks):
-            test = await aresult(owner.get_test_func())
-            passed = await atruth(test)
+        get_test_func = owner.get_test_func
+        if is_async_callable(get_test_func) or not is_overridden(
+            owner, "get_test_func", PassesTestHooks
+        ):
+            passed = await acall(await acall(get_test_func, inline=True), check=True)
         else:
             # get_test_func() may query: it and its function share one hop.
-            outcome = await sync_to_async(_test_in_thread)(owner)
-            passed = verdict(await aresult(outcome), "test_func()")
+            test = partial(_run_test, get_test_func)
+            passed = await acall(test, check=True, source="test_func()")
         return None if passed else refusal_for(user)
 
 
-def _test_in_thread(owner: Any) -> Any:
-    return truth_or_awaitable(call_hook(owner.get_test_func))
+def _run_test(get_test_func: Any) -> Any:
+    """What the function ``get_test_func()`` returns returns, not yet awaited."""
+    return call(get_test_func)()
 
 
 class PermissionRule(Rule):
@@ -426,7 +426,7 @@ class PermissionRule(Rule):
     def check(self, owner: Any, user: UserType) -> Refusal | None:
         try:
             if is_overridden(owner, "has_permission", PermissionHooks):
-                granted = truth(owner.has_permission)
+                granted = call(owner.has_permission, check=True)
             else:
                 granted = self.holds(owner, user)
         except Http404:
@@ -439,9 +439,9 @@ class PermissionRule(Rule):
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
         try:
             if is_overridden(owner, "has_permission", PermissionHooks):
-                granted = await atruth(owner.has_permission)
+                granted = await acall(owner.has_permission, check=True)
             else:
-                granted = await acall_hooks_then(
+                granted = await acall_hooks(
                     owner,
                     PermissionHooks,
                     self._HOOKS,
@@ -503,7 +503,7 @@ class GroupRule(Rule):
         return None if granted else refusal_for(user)
 
     async def acheck(self, owner: Any, user: UserType) -> Refusal | None:
-        granted = await acall_hooks_then(
+        granted = await acall_hooks(
             owner,
             GroupHooks,
             self._HOOKS,
