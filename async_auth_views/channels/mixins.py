@@ -33,7 +33,7 @@ from django.views import View
 
 from .. import rules
 from ..conf import require_setup
-from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
+from ..hooks import acall, acall_hooks, is_overridden
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user_until
 from ..rules import Refusal
@@ -204,7 +204,7 @@ class AccessMixin(rules.AccessHooks, _Base):
             await self._agate({"type": "websocket.close", "code": self._close_code()})
             return
         refusal = rules.answer(rules.refusal_for(self._user()), self.raise_exception)
-        status, body, headers = await acall_hooks_then(
+        status, body, headers = await acall_hooks(
             self,
             rules.AccessHooks,
             rules.ANSWER_HOOKS[refusal],
@@ -240,7 +240,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         try:
             if reload:
                 await self._areload()
-            return verdict(await aresult(self.check_access()), self.check_access)
+            return await acall(self.check_access, inline=True, check=True)
         except Exception:
             logger.exception("%s refused access: its check raised.", type(self))
             return False
@@ -280,7 +280,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         """Answer a refusal through ``handle_no_permission()``, then end the consumer."""
         self._auth_gate = _Gate.REFUSING
         try:
-            await acall_hook(
+            await acall(
                 self.handle_no_permission,
                 inline=not is_overridden(self, "handle_no_permission", AccessMixin),
             )
