@@ -209,14 +209,6 @@ async def acall_hooks(
     return decided
 
 
-# The old names, until every caller is switched.
-call_hook = call
-acall_hook = acall
-verdict = _to_bool
-result = _result
-acall_hooks_then = acall_hooks
-
-
 __all__ = [
     "acall",
     "acall_hooks",
