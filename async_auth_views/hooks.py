@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.sync import iscoroutinefunction as _asgiref_iscoroutinefunction
@@ -68,6 +68,14 @@ def _result(value: Any) -> Any:
         raise
 
 
+@overload
+def call(
+    hook: Callable[..., Any], *args: Any, check: Literal[True], source: object = None
+) -> bool: ...
+@overload
+def call(
+    hook: Callable[..., Any], *args: Any, check: bool = False, source: object = None
+) -> Any: ...
 def call(
     hook: Callable[..., Any], *args: Any, check: bool = False, source: object = None
 ) -> Any:
@@ -81,6 +89,22 @@ def call(
     return _to_bool(value, hook if source is None else source) if check else value
 
 
+@overload
+async def acall(
+    hook: Callable[..., Any],
+    *args: Any,
+    inline: bool = False,
+    check: Literal[True],
+    source: object = None,
+) -> bool: ...
+@overload
+async def acall(
+    hook: Callable[..., Any],
+    *args: Any,
+    inline: bool = False,
+    check: bool = False,
+    source: object = None,
+) -> Any: ...
 async def acall(
     hook: Callable[..., Any],
     *args: Any,
