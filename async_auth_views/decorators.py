@@ -32,6 +32,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from . import rules
+from ._types import as_names
 from .conf import require_app
 from .hooks import aresult, is_async_callable
 from .permission_names import DECORATOR_MARK
@@ -143,14 +144,12 @@ def _is_async_view(view: Callable[..., Any]) -> bool:
 
 def _names(value: object, what: str, decorator: str) -> tuple[str, ...]:
     """``value`` (a name, or an iterable of names) as a tuple; a clear error otherwise."""
-    if isinstance(value, str):
-        return (value,)
-    names = tuple(value) if isinstance(value, Iterable) else None
-    if names is None or not all(isinstance(name, str) for name in names):
-        raise TypeError(
-            f"{decorator}() takes a {what} or an iterable of them, not {value!r}."
-        )
-    return names
+    return as_names(
+        value,
+        lambda given: TypeError(
+            f"{decorator}() takes a {what} or an iterable of them, not {given!r}."
+        ),
+    )
 
 
 def _apply(

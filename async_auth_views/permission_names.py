@@ -32,6 +32,8 @@ from django.contrib.auth.mixins import (
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from ._types import as_names
+
 logger = logging.getLogger(__name__)
 
 #: Where ``decorators.permission_required`` lists the names it requires, on
@@ -107,14 +109,15 @@ def check_permission_names(
     return list(messages.values())
 
 
+class _NotNames(Exception):
+    pass
+
+
 def _names(value: Any) -> tuple[str, ...] | None:
-    if isinstance(value, str):
-        return (value,)
     try:
-        names = tuple(value)
-    except TypeError:
+        return as_names(value, _NotNames)
+    except _NotNames:
         return None
-    return names if all(isinstance(name, str) for name in names) else None
 
 
 def _message(where: Any, label: str, names: tuple[str, ...]) -> checks.Warning | None:

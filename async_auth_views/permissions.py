@@ -44,51 +44,6 @@ _DJANGO_HAS_PERMS = {PermissionsMixin.has_perms, AnonymousUser.has_perms}
 _DJANGO_BACKENDS_MODULE = ModelBackend.__module__
 
 
-def permission_list(permission_required: Any, owner: object) -> Any:
-    """``permission_required`` as Django's ``get_permission_required()`` returns it.
-
-    A str becomes a 1-tuple; any other value is returned as given, so that
-    ``super().get_permission_required() + [...]`` works on a list. Unset, it is
-    Django's error.
-    """
-    if permission_required is None:
-        name = type(owner).__name__
-        raise ImproperlyConfigured(
-            f"{name} is missing the permission_required attribute. Define "
-            f"{name}.permission_required, or override "
-            f"{name}.get_permission_required()."
-        )
-    if isinstance(permission_required, str):
-        return (permission_required,)
-    return permission_required
-
-
-def required_permissions(perms: Any, owner: object) -> tuple[str, ...]:
-    """What ``get_permission_required()`` returned, as the tuple the check reads.
-
-    A str is one permission (Django would check each of its characters); any
-    other value must be an iterable of permission names.
-    """
-    if isinstance(perms, str):
-        return (perms,)
-    try:
-        names = tuple(perms)
-    except TypeError:
-        name = type(owner).__name__
-        raise ImproperlyConfigured(
-            f"{name}.get_permission_required() returned {perms!r}: it must return "
-            "a permission name or an iterable of them."
-        ) from None
-    for perm in names:
-        if not isinstance(perm, str):
-            raise ImproperlyConfigured(
-                f"{type(owner).__name__}.get_permission_required() returned "
-                f"{perm!r} among its permissions: each must be an "
-                "'app_label.codename' str."
-            )
-    return names
-
-
 def _uses_django_checks(user: UserType) -> bool:
     # Not type(): a lazy request.user (the sync path) reports its user's class.
     # A user model without PermissionsMixin has neither method.

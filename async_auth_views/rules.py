@@ -64,6 +64,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.shortcuts import resolve_url
 
+from ._types import as_names
 from .groups import ain_any_group, in_any_group
 from .hooks import (
     acall,
@@ -75,7 +76,7 @@ from .hooks import (
 )
 from .login_time import alogin_time, logged_in_within, login_time
 from .permission_names import log_refusal
-from .permissions import ahas_perms, has_perms, permission_list, required_permissions
+from .permissions import ahas_perms, has_perms
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -201,8 +202,17 @@ class PermissionHooks(AccessHooks):
 
         Must return an iterable (a str is one permission). May be ``async def``.
         """
-        perms: Sequence[str] = permission_list(self.permission_required, self)
-        return perms
+        if self.permission_required is None:
+            name = type(self).__name__
+            raise ImproperlyConfigured(
+                f"{name} is missing the permission_required attribute. Define "
+                f"{name}.permission_required, or override "
+                f"{name}.get_permission_required()."
+            )
+        if isinstance(self.permission_required, str):
+            return (self.permission_required,)
+        # As given, so that super().get_permission_required() + [...] works on a list.
+        return self.permission_required
 
     def get_permission_object(self) -> Any:
         """The object to check the permissions against; may be ``async def``.
@@ -456,7 +466,7 @@ class PermissionRule(Rule):
         return None if granted else self._refusal(owner, user)
 
     def _decide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
-        names = required_permissions(perms, owner)
+        names = _permission_names(perms, owner)
         granted = has_perms(user, names, obj, **_how(owner))
         if not granted:
             log_refusal(owner, names, bool(owner.any_perm), obj)
@@ -464,7 +474,7 @@ class PermissionRule(Rule):
 
     async def _adecide(self, owner: Any, user: UserType, perms: Any, obj: Any) -> bool:
         """See _decide()."""
-        names = required_permissions(perms, owner)
+        names = _permission_names(perms, owner)
         granted = await ahas_perms(user, names, obj, **_how(owner))
         if not granted:
             log_refusal(owner, names, bool(owner.any_perm), obj)
@@ -521,21 +531,34 @@ class GroupRule(Rule):
 
 
 def _group_names(names: Any, owner: object) -> tuple[str, ...]:
-    if isinstance(names, str):
-        return (names,)
-    try:
-        found = tuple(names)
-    except TypeError:
-        raise ImproperlyConfigured(
-            f"{type(owner).__name__}.get_group_required() returned {names!r}: it "
-            "must return a group name or an iterable of them."
-        ) from None
-    if not all(isinstance(name, str) for name in found):
-        raise ImproperlyConfigured(
-            f"{type(owner).__name__}.get_group_required() returned {names!r}: "
-            "each group must be given by its name, a str."
-        )
-    return found
+    """What ``get_group_required()`` returned, as the tuple the check reads."""
+    hook = f"{type(owner).__name__}.get_group_required()"
+    return as_names(
+        names,
+        lambda value: ImproperlyConfigured(
+            f"{hook} returned {value!r}: it must return a group name or an "
+            "iterable of them."
+        ),
+        lambda _item: ImproperlyConfigured(
+            f"{hook} returned {names!r}: each group must be given by its name, a str."
+        ),
+    )
+
+
+def _permission_names(perms: Any, owner: object) -> tuple[str, ...]:
+    """What ``get_permission_required()`` returned, as the tuple the check reads."""
+    hook = f"{type(owner).__name__}.get_permission_required()"
+    return as_names(
+        perms,
+        lambda value: ImproperlyConfigured(
+            f"{hook} returned {value!r}: it must return a permission name or an "
+            "iterable of them."
+        ),
+        lambda item: ImproperlyConfigured(
+            f"{hook} returned {item!r} among its permissions: each must be an "
+            "'app_label.codename' str."
+        ),
+    )
 
 
 # Owners for doors that have no object of their own.
