@@ -64,9 +64,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.shortcuts import resolve_url
 
-from ._types import as_names
-from .groups import ain_any_group, in_any_group
-from .hooks import (
+from .._types import as_names
+from ..groups import ain_any_group, in_any_group
+from ..hooks import (
     acall,
     acall_hooks,
     call,
@@ -74,14 +74,14 @@ from .hooks import (
     is_async_callable,
     is_overridden,
 )
-from .login_time import alogin_time, logged_in_within, login_time
-from .permission_names import log_refusal
-from .permissions import ahas_perms, has_perms
+from ..login_time import alogin_time, logged_in_within, login_time
+from ..permission_names import log_refusal
+from ..permissions import ahas_perms, has_perms
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
-    from .resolver import UserType
+    from ..resolver import UserType
 
 
 class Refusal(enum.Enum):
