@@ -1,7 +1,7 @@
 """Function-view decorators: Django's, for sync and async views, asking every backend.
 
 ``login_required``, ``permission_required`` and ``user_passes_test`` keep the
-signatures and answers of ``django.contrib.auth.decorators`` (a refusal is the
+signatures and answers of ``django.contrib.auth.decorators`` (a denial is the
 login redirect, ``next`` built as Django builds it, or ``PermissionDenied``
 with ``raise_exception``), so moving a project over is one import line.
 ``group_required``, ``superuser_required``, ``staffuser_required``,
@@ -38,7 +38,7 @@ from .hooks import aresult, is_async_callable
 from .permission_names import DECORATOR_MARK
 from .redirects import login_redirect
 from .resolver import arequest_user, request_session, settle_user
-from .rules import Refusal
+from .rules import Denial
 
 if TYPE_CHECKING:
     from .resolver import UserType
@@ -65,12 +65,10 @@ def _guard(
     ``LoginRequiredMiddleware``.
     """
 
-    def refuse(
-        request: HttpRequest, checked: Any, refusal: Refusal
-    ) -> HttpResponseBase:
+    def refuse(request: HttpRequest, checked: Any, denial: Denial) -> HttpResponseBase:
         # Django's decorators send every refused user to the login page, or
         # answer 403 with raise_exception; the anonymous-only rule sends on.
-        if refusal is Refusal.AUTHENTICATED:
+        if denial is Denial.AUTHENTICATED:
             return HttpResponseRedirect(checked.get_authenticated_redirect_url())
         if raise_exception:
             raise PermissionDenied
@@ -92,9 +90,9 @@ def _guard(
                 require_app(view_func)
                 user = await arequest_user(request)
                 checked = owner(user, request)
-                refusal = await rule.acheck(checked, user)
-                if refusal is not None:
-                    return refuse(request, checked, refusal)
+                denial = await rule.acheck(checked, user)
+                if denial is not None:
+                    return refuse(request, checked, denial)
                 return await aresult(view_func(request, *args, **kwargs))
 
             wrapper = _view_wrapper
@@ -107,9 +105,9 @@ def _guard(
                 require_app(view_func)
                 user = settle_user(request)
                 checked = owner(user, request)
-                refusal = rule.check(checked, user)
-                if refusal is not None:
-                    return refuse(request, checked, refusal)
+                denial = rule.check(checked, user)
+                if denial is not None:
+                    return refuse(request, checked, denial)
                 return view_func(request, *args, **kwargs)
 
             wrapper = _sync_view_wrapper
@@ -182,7 +180,7 @@ def user_passes_test(
         )
 
     return _guard(
-        rules.passes_test,
+        rules.test_rule,
         owner,
         login_url=login_url,
         redirect_field_name=redirect_field_name,
@@ -220,7 +218,7 @@ def login_required(
 ) -> ViewT | Callable[[ViewT], ViewT]:
     """Serve the view to authenticated users; redirect others to the login page."""
     decorator: Callable[[ViewT], ViewT] = _guard(
-        rules.login,
+        rules.login_rule,
         _owner(rules.AccessHooks, "login_required"),
         login_url=login_url,
         redirect_field_name=redirect_field_name,
@@ -241,7 +239,7 @@ def permission_required(
     """
     names = _names(perm, "permission name", "permission_required")
     guard: Callable[[ViewT], ViewT] = _guard(
-        rules.permissions,
+        rules.permission_rule,
         _owner(rules.PermissionHooks, "permission_required", permission_required=names),
         login_url=login_url,
         redirect_field_name=REDIRECT_FIELD_NAME,
@@ -269,7 +267,7 @@ def group_required(
     page, or get 403 with ``raise_exception``.
     """
     return _guard(
-        rules.groups,
+        rules.group_rule,
         _owner(
             rules.GroupHooks,
             "group_required",
@@ -306,7 +304,7 @@ def _user_rule_decorator(rule: rules.Rule, name: str, doc: str) -> Callable[...,
 
 
 superuser_required = _user_rule_decorator(
-    rules.superuser,
+    rules.superuser_rule,
     "superuser_required",
     """Serve the view to active superusers; redirect others to the login page.
 
@@ -315,7 +313,7 @@ superuser_required = _user_rule_decorator(
     """,
 )
 staffuser_required = _user_rule_decorator(
-    rules.staffuser,
+    rules.staff_rule,
     "staffuser_required",
     """Serve the view to active staff (``is_staff``); redirect others to the login page.
 
@@ -338,7 +336,7 @@ def recent_login_required(
     their session.
     """
     decorator: Callable[[ViewT], ViewT] = _guard(
-        rules.recent_login,
+        rules.recent_login_rule,
         _owner(
             rules.RecentLoginHooks,
             "recent_login_required",
@@ -360,7 +358,7 @@ def anonymous_required(
     ``login_not_required``): only anonymous users may see it.
     """
     decorator: Callable[[ViewT], ViewT] = _guard(
-        rules.anonymous,
+        rules.anonymous_rule,
         _owner(
             rules.AnonymousHooks,
             "anonymous_required",

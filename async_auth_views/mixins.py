@@ -9,7 +9,7 @@ class serves sync and async views: on an async view ``dispatch()`` returns a
 coroutine that resolves the user, runs the check, and only then dispatches.
 
 This module is the view door: each rule is decided in
-:mod:`async_auth_views.rules`; here a refusal becomes Django's answer (the
+:mod:`async_auth_views.rules`; here a denial becomes Django's answer (the
 login redirect, ``PermissionDenied`` or ``Http404``). Nothing queries the
 database in the event loop: a plain ``def`` hook a view overrides runs in a
 thread, in one hop per check; ``async def`` hooks are awaited. Any exception
@@ -37,7 +37,7 @@ from .resolver import (
     request_user,
     settle_user,
 )
-from .rules import Refusal
+from .rules import Denial
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -53,15 +53,15 @@ Dispatch = Callable[..., Any]
 class AccessMixin(rules.AccessHooks, _Base):
     """The attributes and hooks shared by the access mixins, as in Django."""
 
-    #: Why the check being answered refused; None outside a refusal.
-    _access_refusal: Refusal | None = None
+    #: Why the check being answered refused; None outside a denial.
+    _denial: Denial | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # A consumer's class imported Channels: no consumer without it.
         consumer = sys.modules.get("channels.consumer")
         if consumer is not None and issubclass(cls, consumer.AsyncConsumer):
-            raise rules.wrong_door(
+            raise rules.misplaced_mixin(
                 cls,
                 __name__,
                 "a Channels consumer",
@@ -81,22 +81,22 @@ class AccessMixin(rules.AccessHooks, _Base):
         On an async view a plain ``def`` override runs in a thread, so it may
         query the database; an ``async def`` one is awaited.
         """
-        refusal = self._answer_to(self._access_refusal)
-        return self._answer(refusal, *call_hooks(self, rules.ANSWER_HOOKS[refusal]))
+        denial = self._answer_to(self._denial)
+        return self._answer(denial, *call_hooks(self, rules.ANSWER_HOOKS[denial]))
 
-    def _answer_to(self, refusal: Refusal | None) -> Refusal:
-        if refusal is None:  # called by the view itself, as Django allows
-            refusal = rules.refusal_for(request_user(self.request))
-        return rules.answer(refusal, self.raise_exception)
+    def _answer_to(self, denial: Denial | None) -> Denial:
+        if denial is None:  # called by the view itself, as Django allows
+            denial = rules.denial_for(request_user(self.request))
+        return rules.answer(denial, self.raise_exception)
 
-    def _answer(self, refusal: Refusal, *values: Any) -> HttpResponseBase:
-        """The response (or exception) that says ``refusal``, from its hooks' ``values``."""
-        if refusal is Refusal.LOGIN:
+    def _answer(self, denial: Denial, *values: Any) -> HttpResponseBase:
+        """The response (or exception) that says ``denial``, from its hooks' ``values``."""
+        if denial is Denial.LOGIN:
             login_url, redirect_field_name = values
             return login_redirect(self.request, login_url, redirect_field_name)
-        if refusal is Refusal.AUTHENTICATED:
+        if denial is Denial.AUTHENTICATED:
             return HttpResponseRedirect(values[0])
-        if refusal is Refusal.NOT_FOUND:
+        if denial is Denial.NOT_FOUND:
             raise Http404
         raise PermissionDenied(*values)
 
@@ -113,9 +113,9 @@ class AccessMixin(rules.AccessHooks, _Base):
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.
-        refusal = rule.check(self, settle_user(request))
-        if refusal is not None:
-            return self._refuse(refusal)
+        denial = rule.check(self, settle_user(request))
+        if denial is not None:
+            return self._refuse(denial)
         return dispatch(request, *args, **kwargs)
 
     async def _adispatch_checked(
@@ -127,38 +127,38 @@ class AccessMixin(rules.AccessHooks, _Base):
         **kwargs: Any,
     ) -> HttpResponseBase:
         """See _dispatch_checked()."""
-        refusal = await rule.acheck(self, await arequest_user(request))
-        if refusal is not None:
-            return await self._arefuse(refusal)
+        denial = await rule.acheck(self, await arequest_user(request))
+        if denial is not None:
+            return await self._arefuse(denial)
         response: HttpResponseBase = await aresult(dispatch(request, *args, **kwargs))
         return response
 
-    def _refuse(self, refusal: Refusal) -> HttpResponseBase:
-        if refusal is Refusal.AUTHENTICATED:
-            hooks = rules.ANSWER_HOOKS[refusal]
-            return self._answer(refusal, *call_hooks(self, hooks))
-        self._access_refusal = refusal
+    def _refuse(self, denial: Denial) -> HttpResponseBase:
+        if denial is Denial.AUTHENTICATED:
+            hooks = rules.ANSWER_HOOKS[denial]
+            return self._answer(denial, *call_hooks(self, hooks))
+        self._denial = denial
         response: HttpResponseBase = call(self.handle_no_permission)
         return response
 
-    async def _arefuse(self, refusal: Refusal) -> HttpResponseBase:
+    async def _arefuse(self, denial: Denial) -> HttpResponseBase:
         """See _refuse(). One thread hop when a hook it calls is a plain ``def`` override."""
-        if refusal is not Refusal.AUTHENTICATED:
-            self._access_refusal = refusal
+        if denial is not Denial.AUTHENTICATED:
+            self._denial = denial
             if is_overridden(self, "handle_no_permission", AccessMixin):
                 response: HttpResponseBase = await acall(self.handle_no_permission)
                 return response
-            refusal = self._answer_to(refusal)
+            denial = self._answer_to(denial)
         base = (
             rules.AnonymousHooks
-            if refusal is Refusal.AUTHENTICATED
+            if denial is Denial.AUTHENTICATED
             else rules.AccessHooks
         )
         return await acall_hooks(
             self,
             base,
-            rules.ANSWER_HOOKS[refusal],
-            lambda *values: self._answer(refusal, *values),
+            rules.ANSWER_HOOKS[denial],
+            lambda *values: self._answer(denial, *values),
         )
 
 
@@ -167,7 +167,7 @@ class LoginRequiredMixin(AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.login, super().dispatch, request, *args, **kwargs
+            rules.login_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -187,7 +187,7 @@ class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.permissions, super().dispatch, request, *args, **kwargs
+            rules.permission_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -200,7 +200,7 @@ class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.passes_test, super().dispatch, request, *args, **kwargs
+            rules.test_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -222,7 +222,7 @@ class AnonymousRequiredMixin(rules.AnonymousHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.anonymous, super().dispatch, request, *args, **kwargs
+            rules.anonymous_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -235,7 +235,7 @@ class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.groups, super().dispatch, request, *args, **kwargs
+            rules.group_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -244,7 +244,7 @@ class SuperuserRequiredMixin(AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.superuser, super().dispatch, request, *args, **kwargs
+            rules.superuser_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -253,7 +253,7 @@ class StaffuserRequiredMixin(AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.staffuser, super().dispatch, request, *args, **kwargs
+            rules.staff_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -268,7 +268,7 @@ class RecentLoginRequiredMixin(rules.RecentLoginHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.recent_login, super().dispatch, request, *args, **kwargs
+            rules.recent_login_rule, super().dispatch, request, *args, **kwargs
         )
 
 

@@ -10,12 +10,15 @@ sync ``has_perms()`` in one thread, which consults every backend.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.apps import apps
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
 from django.core.exceptions import ImproperlyConfigured
@@ -272,3 +275,35 @@ async def ahas_perms(
     return await sync_to_async(has_perms)(
         user, perms, obj, any_perm=any_perm, accept_global_perms=accept_global_perms
     )
+
+
+# Permission names the installed models declare (what migrate creates).
+
+_declared: tuple[object, frozenset[str]] | None = None
+
+
+def declared_permissions() -> frozenset[str]:
+    """Every ``"app_label.codename"`` the installed models declare."""
+    global _declared
+    models = apps.get_models()  # cached by the registry, renewed when it changes
+    if _declared is None or _declared[0] is not models:
+        names = set()
+        for model in models:
+            opts = model._meta
+            for action in opts.default_permissions:
+                names.add(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for codename, _name in opts.permissions:
+                names.add(f"{opts.app_label}.{codename}")
+        _declared = (models, frozenset(names))
+    return _declared[1]
+
+
+def undeclared(names: tuple[str, ...]) -> list[str]:
+    """The names in ``names`` that no model declares and django-rules does not know."""
+    declared = declared_permissions()
+    return [name for name in names if name not in declared and not _rule_exists(name)]
+
+
+def _rule_exists(name: str) -> bool:
+    rules = sys.modules.get("rules.permissions")  # django-rules, if imported
+    return rules is not None and bool(rules.perm_exists(name))

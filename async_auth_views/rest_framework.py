@@ -73,7 +73,7 @@ class IsAuthenticated(drf.IsAuthenticated):  # type: ignore[misc]
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
         return bool(user) and _grants(
-            rules.login, rules.AccessHooks, user, type(self).__name__
+            rules.login_rule, rules.AccessHooks, user, type(self).__name__
         )
 
 
@@ -88,7 +88,7 @@ class DjangoModelPermissions(drf.DjangoModelPermissions):  # type: ignore[misc]
         user, name = request.user, type(self).__name__
         if not user or (
             self.authenticated_users_only
-            and not _grants(rules.login, rules.AccessHooks, user, name)
+            and not _grants(rules.login_rule, rules.AccessHooks, user, name)
         ):
             return False
         # DRF's DefaultRouter marks its root view so: it lists, it holds no model.
@@ -96,7 +96,7 @@ class DjangoModelPermissions(drf.DjangoModelPermissions):  # type: ignore[misc]
             return True
         perms = self.get_required_permissions(request.method, _model(self, view))
         return _grants(
-            rules.permissions,
+            rules.permission_rule,
             rules.PermissionHooks,
             user,
             name,
@@ -126,7 +126,7 @@ class DjangoObjectPermissions(DjangoModelPermissions, drf.DjangoObjectPermission
 
         def holds(method: str) -> bool:
             return _grants(
-                rules.permissions,
+                rules.permission_rule,
                 rules.PermissionHooks,
                 request.user,
                 type(self).__name__,

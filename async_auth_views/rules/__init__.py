@@ -1,43 +1,61 @@
-"""The access rules: each decided once, with its sync and async decision side by side."""
+"""The access rules: each decided once, with its sync and async decision side by side.
+
+``_hooks`` holds the attributes and hooks a rule reads (Django's names);
+``_decisions`` the rules themselves. See docs/internals.rst.
+"""
 
 from ._decisions import (
     ANSWER_HOOKS,
-    AccessHooks,
-    AnonymousHooks,
     AnonymousRule,
-    GroupHooks,
+    Denial,
     GroupRule,
     LoginRule,
-    PassesTestHooks,
     PassesTestRule,
-    PermissionHooks,
     PermissionRule,
-    RecentLoginHooks,
     RecentLoginRule,
-    Refusal,
     Rule,
     StaffuserRule,
     SuperuserRule,
     UserRule,
-    anonymous,
+    anonymous_rule,
     answer,
-    groups,
-    login,
+    denial_for,
+    group_rule,
+    login_rule,
     owner_for,
-    passes_test,
-    permissions,
-    recent_login,
-    refusal_for,
-    staffuser,
-    superuser,
-    wrong_door,
+    permission_rule,
+    recent_login_rule,
+    staff_rule,
+    superuser_rule,
+    test_rule,
 )
+from ._hooks import (
+    AccessHooks,
+    AnonymousHooks,
+    GroupHooks,
+    PassesTestHooks,
+    PermissionHooks,
+    RecentLoginHooks,
+    misplaced_mixin,
+)
+
+# The old names, until the consumer mixins are switched.
+Refusal = Denial
+refusal_for = denial_for
+wrong_door = misplaced_mixin
+login = login_rule
+permissions = permission_rule
+passes_test = test_rule
+groups = group_rule
+superuser = superuser_rule
+staffuser = staff_rule
 
 __all__ = [
     "ANSWER_HOOKS",
     "AccessHooks",
     "AnonymousHooks",
     "AnonymousRule",
+    "Denial",
     "GroupHooks",
     "GroupRule",
     "LoginRule",
@@ -47,21 +65,20 @@ __all__ = [
     "PermissionRule",
     "RecentLoginHooks",
     "RecentLoginRule",
-    "Refusal",
     "Rule",
     "StaffuserRule",
     "SuperuserRule",
     "UserRule",
-    "anonymous",
+    "anonymous_rule",
     "answer",
-    "groups",
-    "login",
+    "denial_for",
+    "group_rule",
+    "login_rule",
+    "misplaced_mixin",
     "owner_for",
-    "passes_test",
-    "permissions",
-    "recent_login",
-    "refusal_for",
-    "staffuser",
-    "superuser",
-    "wrong_door",
+    "permission_rule",
+    "recent_login_rule",
+    "staff_rule",
+    "superuser_rule",
+    "test_rule",
 ]
