@@ -39,17 +39,6 @@ from ._hooks import (
     misplaced_mixin,
 )
 
-# The old names, until the consumer mixins are switched.
-Refusal = Denial
-refusal_for = denial_for
-wrong_door = misplaced_mixin
-login = login_rule
-permissions = permission_rule
-passes_test = test_rule
-groups = group_rule
-superuser = superuser_rule
-staffuser = staff_rule
-
 __all__ = [
     "ANSWER_HOOKS",
     "AccessHooks",
