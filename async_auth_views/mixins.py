@@ -1,19 +1,7 @@
-"""Async-aware access mixins for class-based views: Django's, and the rules people ask for.
+"""Access mixins for class-based views, sync and async: Django's three, and django-braces' rules.
 
-``LoginRequiredMixin``, ``PermissionRequiredMixin`` and ``UserPassesTestMixin``
-keep Django's names, attributes and hooks (``django.contrib.auth.mixins``), so
-moving a project over is one import line; ``AnonymousRequiredMixin``,
-``GroupRequiredMixin``, ``SuperuserRequiredMixin``, ``StaffuserRequiredMixin``
-and ``RecentLoginRequiredMixin`` are django-braces' rules, made async. One
-class serves sync and async views: on an async view ``dispatch()`` returns a
-coroutine that resolves the user, runs the check, and only then dispatches.
-
-This module is the view door: each rule is decided in
-:mod:`async_auth_views.rules`; here a denial becomes Django's answer (the
-login redirect, ``PermissionDenied`` or ``Http404``). Nothing queries the
-database in the event loop: a plain ``def`` hook a view overrides runs in a
-thread, in one hop per check; ``async def`` hooks are awaited. Any exception
-in a check propagates, so the view is never served when a check fails.
+Each mixin asks one rule of ``rules`` before ``dispatch()`` and renders a
+denial through ``answers``. See docs/mixins.rst and docs/internals.rst.
 """
 
 from __future__ import annotations
@@ -22,14 +10,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import classonlymethod
 
-from . import rules
+from . import answers, rules
 from .conf import require_app
-from .hooks import acall, acall_hooks, aresult, call, call_hooks, is_overridden
-from .redirects import login_redirect
+from .hooks import acall, aresult, call, is_overridden
 from .resolver import (
     UserType,
     arequest_user,
@@ -53,7 +39,7 @@ Dispatch = Callable[..., Any]
 class AccessMixin(rules.AccessHooks, _Base):
     """The attributes and hooks shared by the access mixins, as in Django."""
 
-    #: Why the check being answered refused; None outside a denial.
+    #: The denial being answered; None outside one.
     _denial: Denial | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -81,24 +67,9 @@ class AccessMixin(rules.AccessHooks, _Base):
         On an async view a plain ``def`` override runs in a thread, so it may
         query the database; an ``async def`` one is awaited.
         """
-        denial = self._answer_to(self._denial)
-        return self._answer(denial, *call_hooks(self, rules.ANSWER_HOOKS[denial]))
-
-    def _answer_to(self, denial: Denial | None) -> Denial:
-        if denial is None:  # called by the view itself, as Django allows
-            denial = rules.denial_for(request_user(self.request))
-        return rules.answer(denial, self.raise_exception)
-
-    def _answer(self, denial: Denial, *values: Any) -> HttpResponseBase:
-        """The response (or exception) that says ``denial``, from its hooks' ``values``."""
-        if denial is Denial.LOGIN:
-            login_url, redirect_field_name = values
-            return login_redirect(self.request, login_url, redirect_field_name)
-        if denial is Denial.AUTHENTICATED:
-            return HttpResponseRedirect(values[0])
-        if denial is Denial.NOT_FOUND:
-            raise Http404
-        raise PermissionDenied(*values)
+        # Called by the view itself, as Django allows, nothing was denied yet.
+        denial = self._denial or rules.denial_for(request_user(self.request))
+        return answers.response(self.request, answers.answer_for(self, denial))
 
     def _dispatch_checked(
         self,
@@ -115,7 +86,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         # A lazy user is resolved here, so no async hook meets it in an event loop.
         denial = rule.check(self, settle_user(request))
         if denial is not None:
-            return self._refuse(denial)
+            return self._deny(denial)
         return dispatch(request, *args, **kwargs)
 
     async def _adispatch_checked(
@@ -129,37 +100,28 @@ class AccessMixin(rules.AccessHooks, _Base):
         """See _dispatch_checked()."""
         denial = await rule.acheck(self, await arequest_user(request))
         if denial is not None:
-            return await self._arefuse(denial)
+            return await self._adeny(denial)
         response: HttpResponseBase = await aresult(dispatch(request, *args, **kwargs))
         return response
 
-    def _refuse(self, denial: Denial) -> HttpResponseBase:
+    def _deny(self, denial: Denial) -> HttpResponseBase:
+        """Answer ``denial``: through ``handle_no_permission()``, Django's hook,
+        except for the anonymous-only rule's redirect, which is no permission error."""
         if denial is Denial.AUTHENTICATED:
-            hooks = rules.ANSWER_HOOKS[denial]
-            return self._answer(denial, *call_hooks(self, hooks))
+            return answers.response(self.request, answers.answer_for(self, denial))
         self._denial = denial
         response: HttpResponseBase = call(self.handle_no_permission)
         return response
 
-    async def _arefuse(self, denial: Denial) -> HttpResponseBase:
-        """See _refuse(). One thread hop when a hook it calls is a plain ``def`` override."""
+    async def _adeny(self, denial: Denial) -> HttpResponseBase:
+        """See _deny(). One thread hop when a hook it calls is a plain ``def`` override."""
         if denial is not Denial.AUTHENTICATED:
             self._denial = denial
             if is_overridden(self, "handle_no_permission", AccessMixin):
                 response: HttpResponseBase = await acall(self.handle_no_permission)
                 return response
-            denial = self._answer_to(denial)
-        base = (
-            rules.AnonymousHooks
-            if denial is Denial.AUTHENTICATED
-            else rules.AccessHooks
-        )
-        return await acall_hooks(
-            self,
-            base,
-            rules.ANSWER_HOOKS[denial],
-            lambda *values: self._answer(denial, *values),
-        )
+        answer = await answers.aanswer_for(self, denial)
+        return answers.response(self.request, answer)
 
 
 class LoginRequiredMixin(AccessMixin):

@@ -5,7 +5,6 @@
 """
 
 from ._decisions import (
-    ANSWER_HOOKS,
     AnonymousRule,
     Denial,
     GroupRule,
@@ -18,11 +17,9 @@ from ._decisions import (
     SuperuserRule,
     UserRule,
     anonymous_rule,
-    answer,
     denial_for,
     group_rule,
     login_rule,
-    owner_for,
     permission_rule,
     recent_login_rule,
     staff_rule,
@@ -36,11 +33,12 @@ from ._hooks import (
     PassesTestHooks,
     PermissionHooks,
     RecentLoginHooks,
+    aholds_permissions,
+    holds_permissions,
     misplaced_mixin,
 )
 
 __all__ = [
-    "ANSWER_HOOKS",
     "AccessHooks",
     "AnonymousHooks",
     "AnonymousRule",
@@ -58,13 +56,13 @@ __all__ = [
     "StaffuserRule",
     "SuperuserRule",
     "UserRule",
+    "aholds_permissions",
     "anonymous_rule",
-    "answer",
     "denial_for",
     "group_rule",
+    "holds_permissions",
     "login_rule",
     "misplaced_mixin",
-    "owner_for",
     "permission_rule",
     "recent_login_rule",
     "staff_rule",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import enum
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
@@ -28,7 +28,6 @@ from ..hooks import (
 from ..login_time import alogin_time, logged_in_within, login_time
 from ._hooks import (
     PERMISSION_HOOKS,
-    AccessHooks,
     GroupHooks,
     PassesTestHooks,
     PermissionHooks,
@@ -37,6 +36,10 @@ from ._hooks import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.contrib.sessions.backends.base import SessionBase
+
     from ..resolver import UserType
 
 
@@ -53,25 +56,9 @@ class Denial(enum.Enum):
     AUTHENTICATED = "authenticated"
 
 
-#: The hooks whose results build the answer to each denial, in that order.
-ANSWER_HOOKS: dict[Denial, tuple[str, ...]] = {
-    Denial.LOGIN: ("get_login_url", "get_redirect_field_name"),
-    Denial.FORBIDDEN: ("get_permission_denied_message",),
-    Denial.NOT_FOUND: (),
-    Denial.AUTHENTICATED: ("get_authenticated_redirect_url",),
-}
-
-
 def denial_for(user: UserType) -> Denial:
     """A failed check's denial, as Django decides: log in if anonymous, else 403."""
     return Denial.FORBIDDEN if user.is_authenticated else Denial.LOGIN
-
-
-def answer(denial: Denial, raise_exception: bool) -> Denial:
-    """The denial to answer with: ``raise_exception`` turns the login redirect into 403."""
-    if raise_exception and denial is Denial.LOGIN:
-        return Denial.FORBIDDEN
-    return denial
 
 
 # Rules: the decisions.
@@ -135,10 +122,14 @@ class AnonymousRule(Rule):
     """Only anonymous users pass; others are sent elsewhere."""
 
     def check(self, protected: Any, user: UserType) -> Denial | None:
-        return Denial.AUTHENTICATED if user.is_authenticated else None
+        return self.decide(user)
 
     async def acheck(self, protected: Any, user: UserType) -> Denial | None:
-        return self.check(protected, user)
+        return self.decide(user)
+
+    def decide(self, user: UserType) -> Denial | None:
+        """The decision, in memory, for a caller without a protected object."""
+        return Denial.AUTHENTICATED if user.is_authenticated else None
 
 
 class RecentLoginRule(Rule):
@@ -147,34 +138,67 @@ class RecentLoginRule(Rule):
     The time is the session's own, recorded at login (see
     :mod:`async_auth_views.login_time`), never the user's ``last_login``:
     another device's login does not make this session recent. A session that
-    recorded none, and an anonymous user, must log in (again): the login
-    redirect with ``next``, the session kept.
+    recorded none, and an anonymous user, must log in (again).
     """
 
     def check(self, protected: Any, user: UserType) -> Denial | None:
-        if not user.is_authenticated:
-            return Denial.LOGIN
-        seconds = _max_delta(protected)
-        logged_in_at = login_time(protected.access_session())
-        return None if logged_in_within(logged_in_at, seconds) else Denial.LOGIN
+        return self.decide(
+            user,
+            protected.access_session,
+            protected.max_last_login_delta,
+            type(protected).__name__,
+        )
 
     async def acheck(self, protected: Any, user: UserType) -> Denial | None:
+        return await self.adecide(
+            user,
+            protected.access_session,
+            protected.max_last_login_delta,
+            type(protected).__name__,
+        )
+
+    def decide(
+        self,
+        user: UserType,
+        session: Callable[[], SessionBase],
+        max_last_login_delta: object,
+        asked_by: str,
+    ) -> Denial | None:
+        """The decision for a caller without a protected object.
+
+        ``session()`` is asked for an authenticated user only; ``asked_by``
+        names the caller in the error for a ``max_last_login_delta`` that is
+        no number of seconds.
+        """
         if not user.is_authenticated:
             return Denial.LOGIN
-        seconds = _max_delta(protected)
-        logged_in_at = await alogin_time(protected.access_session())
+        seconds = _seconds(max_last_login_delta, asked_by)
+        logged_in_at = login_time(session())
+        return None if logged_in_within(logged_in_at, seconds) else Denial.LOGIN
+
+    async def adecide(
+        self,
+        user: UserType,
+        session: Callable[[], SessionBase],
+        max_last_login_delta: object,
+        asked_by: str,
+    ) -> Denial | None:
+        """See decide(). One thread hop when the session is not loaded yet."""
+        if not user.is_authenticated:
+            return Denial.LOGIN
+        seconds = _seconds(max_last_login_delta, asked_by)
+        logged_in_at = await alogin_time(session())
         return None if logged_in_within(logged_in_at, seconds) else Denial.LOGIN
 
 
-def _max_delta(protected: Any) -> float:
-    """``protected.max_last_login_delta`` in seconds; a clear error when it is none."""
-    delta = protected.max_last_login_delta
+def _seconds(delta: object, asked_by: str) -> float:
+    """``max_last_login_delta`` in seconds; a clear error when it is none."""
     if isinstance(delta, datetime.timedelta):
         return delta.total_seconds()
     if isinstance(delta, bool) or not isinstance(delta, (int, float)):
         raise ImproperlyConfigured(
-            f"{type(protected).__name__}.max_last_login_delta is {delta!r}: it "
-            "must be a number of seconds."
+            f"{asked_by}.max_last_login_delta is {delta!r}: it must be a number "
+            "of seconds."
         )
     return float(delta)
 
@@ -299,52 +323,6 @@ def _group_names(names: Any, protected: object) -> tuple[str, ...]:
             f"{hook} returned {names!r}: each group must be given by its name, a str."
         ),
     )
-
-
-# Protected objects for the decorators and DRF classes, which have none of their own.
-
-HooksT = TypeVar("HooksT", bound=AccessHooks)
-
-
-class _GivenUser:
-    """``access_user()`` is the user the decorator was given."""
-
-    _given_user: UserType
-
-    def access_user(self) -> UserType:
-        return self._given_user
-
-
-_owner_classes: dict[tuple[type[Any], str], type[Any]] = {}
-
-
-def _owner_class(hooks: type[Any], name: str) -> type[Any]:
-    key = (hooks, name)
-    if key not in _owner_classes:
-        _owner_classes[key] = type(name, (_GivenUser, hooks), {"__module__": __name__})
-    return _owner_classes[key]
-
-
-def owner_for(
-    hooks: type[HooksT], user: UserType, name: str, /, **attrs: Any
-) -> HooksT:
-    """A protected object for a decorator or an API permission class.
-
-    An instance of ``hooks`` whose ``access_user()`` is ``user``, carrying
-    ``attrs``: attributes (``permission_required="app.codename"``) or hooks
-    given as callables with no argument (``test_func=partial(func, user)``),
-    which the rule judges by their shape as it would a method (an ``async``
-    one is awaited in the event loop, a plain one may query and runs in the
-    check's thread hop). ``name`` is the class name the rule's error messages
-    use.
-    """
-    protected: Any = _owner_class(hooks, name)()
-    protected._given_user = user
-    for attr, value in attrs.items():
-        if not hasattr(protected, attr):
-            raise TypeError(f"{hooks.__name__} has no attribute or hook {attr!r}.")
-        setattr(protected, attr, value)
-    return protected  # type: ignore[no-any-return]
 
 
 #: The rules, one instance each: what the mixins and decorators ask.

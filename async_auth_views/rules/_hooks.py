@@ -210,29 +210,62 @@ class AnonymousHooks(AccessHooks):
 PERMISSION_HOOKS = ("get_permission_required", "get_permission_object")
 
 
-def _holds(protected: Any, user: UserType, perms: Any, obj: Any) -> bool:
-    """Whether ``user`` holds ``perms`` (the hook's result) on ``obj``, as
-    ``protected`` asks; a denial is logged."""
-    names = _permission_names(perms, protected)
-    granted = has_perms(user, names, obj, **_how(protected))
+def holds_permissions(
+    user: UserType,
+    names: tuple[str, ...],
+    obj: Any = None,
+    *,
+    any_perm: bool = False,
+    accept_global_perms: bool = False,
+    asked_by: str,
+) -> bool:
+    """``permissions.has_perms()``, and a denial logged naming ``asked_by``.
+
+    The permission rule's decision; the decorators and the DRF classes,
+    which have no hooks, ask it directly.
+    """
+    how = {"any_perm": any_perm, "accept_global_perms": accept_global_perms}
+    granted = has_perms(user, names, obj, **how)
     if not granted:
-        _log_denial(protected, names, obj)
+        _log_denial(asked_by, names, any_perm, obj)
     return granted
+
+
+async def aholds_permissions(
+    user: UserType,
+    names: tuple[str, ...],
+    obj: Any = None,
+    *,
+    any_perm: bool = False,
+    accept_global_perms: bool = False,
+    asked_by: str,
+) -> bool:
+    """See holds_permissions(). No thread hop when no backend would query, else one."""
+    how = {"any_perm": any_perm, "accept_global_perms": accept_global_perms}
+    granted = await ahas_perms(user, names, obj, **how)
+    if not granted:
+        _log_denial(asked_by, names, any_perm, obj)
+    return granted
+
+
+def _holds(protected: Any, user: UserType, perms: Any, obj: Any) -> bool:
+    """holds_permissions(), as ``protected`` asks, from its hooks' results."""
+    return holds_permissions(
+        user, _permission_names(perms, protected), obj, **_how(protected)
+    )
 
 
 async def _aholds(protected: Any, user: UserType, perms: Any, obj: Any) -> bool:
     """See _holds()."""
     names = _permission_names(perms, protected)
-    granted = await ahas_perms(user, names, obj, **_how(protected))
-    if not granted:
-        _log_denial(protected, names, obj)
-    return granted
+    return await aholds_permissions(user, names, obj, **_how(protected))
 
 
-def _how(protected: Any) -> dict[str, bool]:
+def _how(protected: Any) -> dict[str, Any]:
     return {
         "any_perm": bool(protected.any_perm),
         "accept_global_perms": bool(protected.accept_global_perms),
+        "asked_by": type(protected).__name__,
     }
 
 
@@ -252,10 +285,11 @@ def _permission_names(perms: Any, protected: object) -> tuple[str, ...]:
     )
 
 
-def _log_denial(protected: Any, names: tuple[str, ...], obj: Any) -> None:
+def _log_denial(
+    asked_by: str, names: tuple[str, ...], any_perm: bool, obj: Any
+) -> None:
     """Name the permissions a denied check required; a warning if one is undeclared."""
-    which = "one of" if protected.any_perm else "all of"
-    what = f"{which} {', '.join(map(repr, names))}"
+    what = f"{'one of' if any_perm else 'all of'} {', '.join(map(repr, names))}"
     if obj is not None:
         what += " on an object"
     unknown = undeclared(names)
@@ -264,11 +298,9 @@ def _log_denial(protected: Any, names: tuple[str, ...], obj: Any) -> None:
             "%s refused the request: it requires %s, and no installed model "
             "declares %s (a typo?): only active superusers pass, unless a "
             "backend of yours grants it.",
-            type(protected).__name__,
+            asked_by,
             what,
             ", ".join(map(repr, unknown)),
         )
     else:
-        logger.info(
-            "%s refused the request: it requires %s.", type(protected).__name__, what
-        )
+        logger.info("%s refused the request: it requires %s.", asked_by, what)
