@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 from django.views import View
 
-from .. import rules
+from .. import answers, rules
 from ..conf import require_setup
 from ..hooks import acall, acall_hooks, is_overridden
 from ..redirects import login_redirect
@@ -203,11 +203,13 @@ class AccessMixin(rules.AccessHooks, _Base):
         if self.scope["type"] == "websocket":
             await self._agate({"type": "websocket.close", "code": self._close_code()})
             return
-        refusal = rules.answer(rules.denial_for(self._user()), self.raise_exception)
+        refusal = answers._with_raise_exception(
+            rules.denial_for(self._user()), self.raise_exception
+        )
         status, body, headers = await acall_hooks(
             self,
             rules.AccessHooks,
-            rules.ANSWER_HOOKS[refusal],
+            answers._HOOKS[refusal],
             lambda *values: self._http_answer(refusal, *values),
         )
         await self._agate(
