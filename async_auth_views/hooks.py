@@ -1,8 +1,9 @@
-"""Calling user hooks of any shape, and judging what they finally return.
+"""Internal: calling user hooks of any shape, and judging what they finally return.
 
 A hook may be ``def`` or ``async def``, a partial, a static or class method,
 or a callable object; every result is awaited until it is no longer awaitable
-before it is used. See docs/internals.rst, "Hooks: any shape, judged by what they return".
+before it is used. See docs/internals.rst, "Hooks: any shape, judged by what
+they return".
 """
 
 from __future__ import annotations

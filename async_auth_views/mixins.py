@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-Dispatch = Callable[..., Any]
+_Dispatch = Callable[..., Any]
 
 
 class AccessMixin(rules.AccessHooks, _Base):
@@ -74,12 +74,12 @@ class AccessMixin(rules.AccessHooks, _Base):
     def _dispatch_checked(
         self,
         rule: rules.Rule,
-        dispatch: Dispatch,
+        dispatch: _Dispatch,
         request: HttpRequest,
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        """Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
+        """_Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
         require_app(self)
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
@@ -92,7 +92,7 @@ class AccessMixin(rules.AccessHooks, _Base):
     async def _adispatch_checked(
         self,
         rule: rules.Rule,
-        dispatch: Dispatch,
+        dispatch: _Dispatch,
         request: HttpRequest,
         *args: Any,
         **kwargs: Any,

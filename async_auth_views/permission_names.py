@@ -1,4 +1,4 @@
-"""System check W004: a view or consumer requires a permission no installed model declares.
+"""Internal: system check W004, a view or consumer requires a permission no model declares.
 
 Such a permission refuses everyone but active superusers, silently. A
 permission a hook returns is only known at request time: the permission

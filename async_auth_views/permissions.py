@@ -1,11 +1,7 @@
 """Permission checks that ask every backend, in one thread hop at most.
 
-Django's ``user.ahas_perms()`` skips any backend without async methods (so
-django-guardian's ``ObjectPermissionBackend`` answers False to it and True to
-``has_perms()``), and its ``ModelBackend`` pays one thread hop per query. Here
-the check is answered inline when no backend would touch the database, with
-``ahas_perms()`` when every backend is natively async, and otherwise with the
-sync ``has_perms()`` in one thread, which consults every backend.
+Also the permission names the installed models declare. See
+docs/internals.rst, "Permissions: every backend is asked".
 """
 
 from __future__ import annotations
@@ -307,3 +303,14 @@ def undeclared(names: tuple[str, ...]) -> list[str]:
 def _rule_exists(name: str) -> bool:
     rules = sys.modules.get("rules.permissions")  # django-rules, if imported
     return rules is not None and bool(rules.perm_exists(name))
+
+
+__all__ = [
+    "ahas_perms",
+    "answers_from_permission_cache",
+    "declared_permissions",
+    "has_perms",
+    "load_permissions",
+    "unawaited_async_method",
+    "undeclared",
+]
