@@ -1,9 +1,9 @@
 """The one mapping from a rule's denial to an HTTP answer.
 
 ``answer_for()`` / ``aanswer_for()`` read the protected object's hooks that
-shape the answer (``get_login_url()``, ...); ``response()`` renders it as
-Django does: the login redirect, a redirect elsewhere, ``Http404`` or
-``PermissionDenied``.
+shape the answer (``get_login_url()``, ...), ``decorator_answer()`` a
+decorator's arguments; ``response()`` renders it as Django does: the login
+redirect, a redirect elsewhere, ``Http404`` or ``PermissionDenied``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import resolve_url
 
 from .hooks import acall_hooks, call_hooks
 from .redirects import login_redirect
@@ -76,6 +78,42 @@ async def aanswer_for(protected: Any, denial: Denial) -> Answer:
     return await acall_hooks(protected, base, _HOOKS[denial], partial(_answer, denial))
 
 
+def decorator_answer(
+    denial: Denial,
+    *,
+    login_url: str | None,
+    redirect_field_name: str | None,
+    raise_exception: bool,
+    authenticated_redirect_url: str | None,
+) -> Answer:
+    """The answer a function-view decorator gives to ``denial``, from its arguments.
+
+    As Django's decorators answer: every denied user is sent to the login
+    page, or gets 403 with ``raise_exception``; the anonymous-only rule sends
+    authenticated users on.
+    """
+    if denial is Denial.AUTHENTICATED:
+        url = authenticated_redirect_url or settings.LOGIN_REDIRECT_URL
+        if not url:
+            raise ImproperlyConfigured(
+                "The decorated view has nowhere to send authenticated users: "
+                "pass authenticated_redirect_url to anonymous_required(), or "
+                "set settings.LOGIN_REDIRECT_URL."
+            )
+        return Answer(denial, redirect_url=str(resolve_url(url)))
+    if raise_exception:
+        return Answer(Denial.FORBIDDEN)
+    url = login_url or settings.LOGIN_URL
+    if not url:
+        raise ImproperlyConfigured(
+            "The decorated view has no login URL: pass login_url to its "
+            "decorator, or set settings.LOGIN_URL."
+        )
+    return Answer(
+        Denial.LOGIN, login_url=str(url), redirect_field_name=redirect_field_name
+    )
+
+
 def response(request: HttpRequest, answer: Answer) -> HttpResponseBase:
     """The response that says ``answer``, or the exception Django answers with."""
     if answer.denial is Denial.LOGIN:
@@ -89,4 +127,4 @@ def response(request: HttpRequest, answer: Answer) -> HttpResponseBase:
     raise PermissionDenied(answer.message)
 
 
-__all__ = ["Answer", "aanswer_for", "answer_for", "response"]
+__all__ = ["Answer", "aanswer_for", "answer_for", "decorator_answer", "response"]

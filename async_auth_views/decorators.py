@@ -11,12 +11,9 @@ import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.shortcuts import resolve_url
 
 from . import answers, rules
 from ._types import as_names
@@ -56,27 +53,12 @@ def _guard(
     """
 
     def answer(denial: Denial) -> answers.Answer:
-        # Django's decorators send every denied user to the login page, or
-        # answer 403 with raise_exception; the anonymous-only rule sends on.
-        if denial is Denial.AUTHENTICATED:
-            url = authenticated_redirect_url or settings.LOGIN_REDIRECT_URL
-            if not url:
-                raise ImproperlyConfigured(
-                    "The decorated view has nowhere to send authenticated users: "
-                    "pass authenticated_redirect_url to anonymous_required(), or "
-                    "set settings.LOGIN_REDIRECT_URL."
-                )
-            return answers.Answer(denial, redirect_url=str(resolve_url(url)))
-        if raise_exception:
-            return answers.Answer(Denial.FORBIDDEN)
-        url = login_url or settings.LOGIN_URL
-        if not url:
-            raise ImproperlyConfigured(
-                "The decorated view has no login URL: pass login_url to its "
-                "decorator, or set settings.LOGIN_URL."
-            )
-        return answers.Answer(
-            Denial.LOGIN, login_url=str(url), redirect_field_name=redirect_field_name
+        return answers.decorator_answer(
+            denial,
+            login_url=login_url,
+            redirect_field_name=redirect_field_name,
+            raise_exception=raise_exception,
+            authenticated_redirect_url=authenticated_redirect_url,
         )
 
     def decorator(view_func: ViewT) -> ViewT:
