@@ -36,7 +36,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
 from .groups import GROUP_NAMES
-from .hooks import is_async_callable, verdict
+from .hooks import call, is_async_callable
 
 if TYPE_CHECKING:
     from .identity import Identity
@@ -103,7 +103,7 @@ def confirmed_user(entry: Identity) -> UserType | None:
     user: Any = entry.user
     if _keeps_model_get_user(cls):
         can = backend.user_can_authenticate
-        return user if verdict(can(user), can) else None
+        return user if call(can, user, check=True) else None
     answered: Any = backend.get_user(user.pk)
     if (
         answered is None

@@ -1,62 +1,50 @@
-"""Function-view decorators: Django's, for sync and async views, asking every backend.
+"""Function-view decorators, sync and async: Django's three, and the mixins' other rules.
 
-``login_required``, ``permission_required`` and ``user_passes_test`` keep the
-signatures and answers of ``django.contrib.auth.decorators`` (a refusal is the
-login redirect, ``next`` built as Django builds it, or ``PermissionDenied``
-with ``raise_exception``), so moving a project over is one import line.
-``group_required``, ``superuser_required``, ``staffuser_required``,
-``recent_login_required`` and ``anonymous_required`` are the same rules the
-view mixins offer, for function views.
-
-This module is the decorator door: each rule is decided in
-:mod:`async_auth_views.rules`, asked about an owner built from the
-decorator's arguments. The wrapper is chosen once, at decoration: an async
-view stays a coroutine function and is checked with one thread hop at most
-(none when the answer is in memory), a sync one stays sync. Unlike Django's
-async ``permission_required``, a sync-only backend (django-guardian's,
-django-rules') is asked through its sync method in a thread rather than
-skipped; unlike Django's ``user_passes_test`` on a sync view, an ``async def``
-test (or one returning an awaitable) is judged by what it finally returns.
+Each asks a rule's decision directly (a decorator has no hooks) and renders
+a denial through ``answers`` as Django's decorators answer: the login
+redirect, or 403 with ``raise_exception``. See docs/decorators.rst.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest
 
-from . import rules
+from . import answers, rules
+from ._types import as_names
 from .conf import require_app
-from .hooks import aresult, is_async_callable
+from .groups import ain_any_group, in_any_group
+from .hooks import acall, aresult, call, is_async_callable
 from .permission_names import DECORATOR_MARK
-from .redirects import login_redirect
 from .resolver import arequest_user, request_session, settle_user
-from .rules import Refusal
+from .rules import Denial
 
 if TYPE_CHECKING:
     from .resolver import UserType
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
-#: Builds the rule's owner (a ``rules.owner_for()``) for the request's user.
-OwnerFactory = Callable[["UserType", HttpRequest], Any]
+#: A rule's decision for the request's user, sync and async: None grants.
+_Check = Callable[["UserType", HttpRequest], "Denial | None"]
+_ACheck = Callable[["UserType", HttpRequest], Awaitable["Denial | None"]]
 
 
 def _guard(
-    rule: rules.Rule,
-    owner: OwnerFactory,
+    check: _Check,
+    acheck: _ACheck,
     *,
     login_url: str | None,
     redirect_field_name: str | None,
     raise_exception: bool = False,
+    authenticated_redirect_url: str | None = None,
     marks: dict[str, bool] | None = None,
 ) -> Callable[[ViewT], ViewT]:
-    """A decorator that serves the view when ``rule`` grants, and refuses as Django does.
+    """A decorator that serves the view when ``check`` (on a sync view) or
+    ``acheck`` (on an async one) grants, and answers a denial as Django does.
 
     ``marks`` are attributes set on the wrapper for the middleware:
     ``preload_permissions`` and ``preload_groups`` ask it to load what the
@@ -64,22 +52,14 @@ def _guard(
     ``LoginRequiredMiddleware``.
     """
 
-    def refuse(
-        request: HttpRequest, checked: Any, refusal: Refusal
-    ) -> HttpResponseBase:
-        # Django's decorators send every refused user to the login page, or
-        # answer 403 with raise_exception; the anonymous-only rule sends on.
-        if refusal is Refusal.AUTHENTICATED:
-            return HttpResponseRedirect(checked.get_authenticated_redirect_url())
-        if raise_exception:
-            raise PermissionDenied
-        url = login_url or settings.LOGIN_URL
-        if not url:
-            raise ImproperlyConfigured(
-                "The decorated view has no login URL: pass login_url to its "
-                "decorator, or set settings.LOGIN_URL."
-            )
-        return login_redirect(request, str(url), redirect_field_name)
+    def answer(denial: Denial) -> answers.Answer:
+        return answers.decorator_answer(
+            denial,
+            login_url=login_url,
+            redirect_field_name=redirect_field_name,
+            raise_exception=raise_exception,
+            authenticated_redirect_url=authenticated_redirect_url,
+        )
 
     def decorator(view_func: ViewT) -> ViewT:
         wrapper: Callable[..., Any]
@@ -89,11 +69,9 @@ def _guard(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
                 require_app(view_func)
-                user = await arequest_user(request)
-                checked = owner(user, request)
-                refusal = await rule.acheck(checked, user)
-                if refusal is not None:
-                    return refuse(request, checked, refusal)
+                denial = await acheck(await arequest_user(request), request)
+                if denial is not None:
+                    return answers.response(request, answer(denial))
                 return await aresult(view_func(request, *args, **kwargs))
 
             wrapper = _view_wrapper
@@ -104,11 +82,9 @@ def _guard(
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
                 require_app(view_func)
-                user = settle_user(request)
-                checked = owner(user, request)
-                refusal = rule.check(checked, user)
-                if refusal is not None:
-                    return refuse(request, checked, refusal)
+                denial = check(settle_user(request), request)
+                if denial is not None:
+                    return answers.response(request, answer(denial))
                 return view_func(request, *args, **kwargs)
 
             wrapper = _sync_view_wrapper
@@ -122,6 +98,24 @@ def _guard(
         return functools.wraps(view_func)(wrapper)  # type: ignore[return-value]
 
     return decorator
+
+
+def _in_memory(check: _Check) -> _ACheck:
+    """The async twin of a ``check`` that does no I/O."""
+
+    async def acheck(user: UserType, request: HttpRequest) -> Denial | None:
+        return check(user, request)
+
+    return acheck
+
+
+def _passes(rule: rules.UserRule) -> _Check:
+    """The check of a rule decided by the user alone."""
+
+    def check(user: UserType, request: HttpRequest) -> Denial | None:
+        return None if rule.passes(user) else rules.denial_for(user)
+
+    return check
 
 
 def _is_async_view(view: Callable[..., Any]) -> bool:
@@ -143,14 +137,12 @@ def _is_async_view(view: Callable[..., Any]) -> bool:
 
 def _names(value: object, what: str, decorator: str) -> tuple[str, ...]:
     """``value`` (a name, or an iterable of names) as a tuple; a clear error otherwise."""
-    if isinstance(value, str):
-        return (value,)
-    names = tuple(value) if isinstance(value, Iterable) else None
-    if names is None or not all(isinstance(name, str) for name in names):
-        raise TypeError(
-            f"{decorator}() takes a {what} or an iterable of them, not {value!r}."
-        )
-    return names
+    return as_names(
+        value,
+        lambda given: TypeError(
+            f"{decorator}() takes a {what} or an iterable of them, not {given!r}."
+        ),
+    )
 
 
 def _apply(
@@ -174,31 +166,15 @@ def user_passes_test(
     if not callable(test_func):
         raise TypeError(f"user_passes_test() takes a callable, not {test_func!r}.")
 
-    def owner(user: UserType, request: HttpRequest) -> rules.AccessHooks:
-        return rules.owner_for(
-            rules.PassesTestHooks,
-            user,
-            "user_passes_test",
-            test_func=functools.partial(test_func, user),
-        )
+    def check(user: UserType, request: HttpRequest) -> Denial | None:
+        return None if call(test_func, user, check=True) else rules.denial_for(user)
+
+    async def acheck(user: UserType, request: HttpRequest) -> Denial | None:
+        passed = await acall(test_func, user, check=True)
+        return None if passed else rules.denial_for(user)
 
     return _guard(
-        rules.passes_test,
-        owner,
-        login_url=login_url,
-        redirect_field_name=redirect_field_name,
-    )
-
-
-def _owner(hooks: type[rules.AccessHooks], name: str, **attrs: Any) -> OwnerFactory:
-    """An owner factory for a rule whose hooks read the decorator's arguments
-    and the request's session."""
-    return lambda user, request: rules.owner_for(
-        hooks,
-        user,
-        name,
-        access_session=functools.partial(request_session, request),
-        **attrs,
+        check, acheck, login_url=login_url, redirect_field_name=redirect_field_name
     )
 
 
@@ -220,9 +196,10 @@ def login_required(
     login_url: str | None = None,
 ) -> ViewT | Callable[[ViewT], ViewT]:
     """Serve the view to authenticated users; redirect others to the login page."""
+    check = _passes(rules.login_rule)
     decorator: Callable[[ViewT], ViewT] = _guard(
-        rules.login,
-        _owner(rules.AccessHooks, "login_required"),
+        check,
+        _in_memory(check),
         login_url=login_url,
         redirect_field_name=redirect_field_name,
     )
@@ -241,9 +218,20 @@ def permission_required(
     too; the middleware loads the user's model permissions with the user.
     """
     names = _names(perm, "permission name", "permission_required")
+
+    def check(user: UserType, request: HttpRequest) -> Denial | None:
+        granted = rules.holds_permissions(user, names, asked_by="permission_required")
+        return None if granted else rules.denial_for(user)
+
+    async def acheck(user: UserType, request: HttpRequest) -> Denial | None:
+        granted = await rules.aholds_permissions(
+            user, names, asked_by="permission_required"
+        )
+        return None if granted else rules.denial_for(user)
+
     guard: Callable[[ViewT], ViewT] = _guard(
-        rules.permissions,
-        _owner(rules.PermissionHooks, "permission_required", permission_required=names),
+        check,
+        acheck,
         login_url=login_url,
         redirect_field_name=REDIRECT_FIELD_NAME,
         raise_exception=raise_exception,
@@ -266,16 +254,20 @@ def group_required(
 ) -> Callable[[ViewT], ViewT]:
     """Serve the view when the user belongs to at least one of ``group`` (names).
 
-    Active superusers always pass. Refused users are redirected to the login
+    Active superusers always pass. Denied users are redirected to the login
     page, or get 403 with ``raise_exception``.
     """
+    names = _names(group, "group name", "group_required")
+
+    def check(user: UserType, request: HttpRequest) -> Denial | None:
+        return None if in_any_group(user, names) else rules.denial_for(user)
+
+    async def acheck(user: UserType, request: HttpRequest) -> Denial | None:
+        return None if await ain_any_group(user, names) else rules.denial_for(user)
+
     return _guard(
-        rules.groups,
-        _owner(
-            rules.GroupHooks,
-            "group_required",
-            group_required=_names(group, "group name", "group_required"),
-        ),
+        check,
+        acheck,
         login_url=login_url,
         redirect_field_name=REDIRECT_FIELD_NAME,
         raise_exception=raise_exception,
@@ -283,8 +275,11 @@ def group_required(
     )
 
 
-def _user_rule_decorator(rule: rules.Rule, name: str, doc: str) -> Callable[..., Any]:
+def _user_rule_decorator(
+    rule: rules.UserRule, name: str, doc: str
+) -> Callable[..., Any]:
     """A decorator like ``login_required``, with ``raise_exception``, for ``rule``."""
+    check = _passes(rule)
 
     def decorator(
         function: ViewT | None = None,
@@ -293,8 +288,8 @@ def _user_rule_decorator(rule: rules.Rule, name: str, doc: str) -> Callable[...,
         raise_exception: bool = False,
     ) -> ViewT | Callable[[ViewT], ViewT]:
         guard: Callable[[ViewT], ViewT] = _guard(
-            rule,
-            _owner(rules.AccessHooks, name),
+            check,
+            _in_memory(check),
             login_url=login_url,
             redirect_field_name=redirect_field_name,
             raise_exception=raise_exception,
@@ -307,7 +302,7 @@ def _user_rule_decorator(rule: rules.Rule, name: str, doc: str) -> Callable[...,
 
 
 superuser_required = _user_rule_decorator(
-    rules.superuser,
+    rules.superuser_rule,
     "superuser_required",
     """Serve the view to active superusers; redirect others to the login page.
 
@@ -316,7 +311,7 @@ superuser_required = _user_rule_decorator(
     """,
 )
 staffuser_required = _user_rule_decorator(
-    rules.staffuser,
+    rules.staff_rule,
     "staffuser_required",
     """Serve the view to active staff (``is_staff``); redirect others to the login page.
 
@@ -338,13 +333,19 @@ def recent_login_required(
     ``last_login``. Others are sent to the login page with ``next``, keeping
     their session.
     """
+    rule, name = rules.recent_login_rule, "recent_login_required"
+
+    def check(user: UserType, request: HttpRequest) -> Denial | None:
+        session = functools.partial(request_session, request)
+        return rule.decide(user, session, max_last_login_delta, name)
+
+    async def acheck(user: UserType, request: HttpRequest) -> Denial | None:
+        session = functools.partial(request_session, request)
+        return await rule.adecide(user, session, max_last_login_delta, name)
+
     decorator: Callable[[ViewT], ViewT] = _guard(
-        rules.recent_login,
-        _owner(
-            rules.RecentLoginHooks,
-            "recent_login_required",
-            max_last_login_delta=max_last_login_delta,
-        ),
+        check,
+        acheck,
         login_url=login_url,
         redirect_field_name=redirect_field_name,
     )
@@ -360,15 +361,16 @@ def anonymous_required(
     The view is exempt from ``LoginRequiredMiddleware`` (as with
     ``login_not_required``): only anonymous users may see it.
     """
+
+    def check(user: UserType, request: HttpRequest) -> Denial | None:
+        return rules.anonymous_rule.decide(user)
+
     decorator: Callable[[ViewT], ViewT] = _guard(
-        rules.anonymous,
-        _owner(
-            rules.AnonymousHooks,
-            "anonymous_required",
-            authenticated_redirect_url=authenticated_redirect_url,
-        ),
+        check,
+        _in_memory(check),
         login_url=None,
         redirect_field_name=REDIRECT_FIELD_NAME,
+        authenticated_redirect_url=authenticated_redirect_url,
         marks={"login_required": False},
     )
     return _apply(decorator, function)

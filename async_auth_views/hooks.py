@@ -1,16 +1,9 @@
-"""Calling user hooks, whatever their shape, and judging what they finally return.
+"""Internal: calling user hooks of any shape, and judging what they finally return.
 
-A hook may be ``def`` or ``async def``, a ``functools.partial`` of either, a
-static or class method, a lambda, or an object whose ``__call__`` is either;
-an ``async def`` hook may return another awaitable, and a ``def`` hook may
-return a coroutine. Every result is awaited until it is no longer awaitable
-before it is used: a coroutine object is truthy, so judging it unawaited would
-grant access whatever the hook decided.
-
-On async paths a hook runs where it is safe: an async hook, and a library
-default known to do no I/O, in the event loop; any other plain ``def`` hook
-(one a user wrote, which may query the database) in a thread, together with
-the other such hooks of the same check and the decision, in one hop.
+A hook may be ``def`` or ``async def``, a partial, a static or class method,
+or a callable object; every result is awaited until it is no longer awaitable
+before it is used. See docs/internals.rst, "Hooks: any shape, judged by what
+they return".
 """
 
 from __future__ import annotations
@@ -18,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.sync import iscoroutinefunction as _asgiref_iscoroutinefunction
@@ -63,7 +56,7 @@ async def aresult(result: T | Awaitable[T]) -> T:
     return result
 
 
-def result(value: Any) -> Any:
+def _result(value: Any) -> Any:
     """See aresult(). From sync code, outside any event loop."""
     if not inspect.isawaitable(value):
         return value
@@ -76,25 +69,68 @@ def result(value: Any) -> Any:
         raise
 
 
-def call_hook(hook: Callable[..., Any], *args: Any) -> Any:
-    """Call ``hook`` from sync code and return what it finally returns.
+@overload
+def call(
+    hook: Callable[..., Any], *args: Any, check: Literal[True], source: object = None
+) -> bool: ...
+@overload
+def call(
+    hook: Callable[..., Any], *args: Any, check: bool = False, source: object = None
+) -> Any: ...
+def call(
+    hook: Callable[..., Any], *args: Any, check: bool = False, source: object = None
+) -> Any:
+    """What ``hook(*args)`` finally returns, from sync code; its truth with ``check``.
 
-    An async hook is run to completion with ``async_to_sync``.
+    An async hook is run to completion with ``async_to_sync``. With ``check``
+    the result is judged as an access check's answer (see ``_to_bool()``);
+    ``source`` names the check in the error, ``hook`` by default.
     """
-    return result(hook(*args))
+    value = _result(hook(*args))
+    return _to_bool(value, hook if source is None else source) if check else value
 
 
-async def acall_hook(hook: Callable[..., Any], *args: Any, inline: bool = False) -> Any:
-    """See call_hook(). A sync hook runs in a thread (it may query), unless ``inline``.
+@overload
+async def acall(
+    hook: Callable[..., Any],
+    *args: Any,
+    inline: bool = False,
+    check: Literal[True],
+    source: object = None,
+) -> bool: ...
+@overload
+async def acall(
+    hook: Callable[..., Any],
+    *args: Any,
+    inline: bool = False,
+    check: bool = False,
+    source: object = None,
+) -> Any: ...
+async def acall(
+    hook: Callable[..., Any],
+    *args: Any,
+    inline: bool = False,
+    check: bool = False,
+    source: object = None,
+) -> Any:
+    """See call(). A sync hook runs in a thread (it may query), unless ``inline``.
 
-    Pass ``inline=True`` only for a hook known to do no I/O (a library default).
+    Pass ``inline=True`` only for a hook known to do no I/O (a library
+    default). With ``check`` a lazy result (a queryset) is judged in the
+    hook's thread, not in the event loop.
     """
+    source = hook if source is None else source
     if inline or is_async_callable(hook):
-        return await aresult(hook(*args))
-    return await aresult(await sync_to_async(hook)(*args))
+        value = await aresult(hook(*args))
+    elif check:
+        judged = await sync_to_async(_bool_or_awaitable)(hook, source, *args)
+        value = await aresult(judged)
+    else:
+        value = await aresult(await sync_to_async(hook)(*args))
+    return _to_bool(value, source) if check else value
 
 
-def verdict(value: Any, source: object) -> bool:
+def _to_bool(value: Any, source: object) -> bool:
     """The truth of ``value``, the final result of the check ``source``.
 
     A check may answer with any value Django would judge by its truth (a bool,
@@ -128,74 +164,56 @@ def _is_response(value: object) -> bool:
     return isinstance(value, HttpResponseBase)
 
 
-def truth_or_awaitable(hook: Callable[..., Any], *args: Any) -> Any:
-    """The verdict of ``hook``'s result, or the awaitable it returned, still to be awaited.
+def _bool_or_awaitable(hook: Callable[..., Any], source: object, *args: Any) -> Any:
+    """The truth of ``hook``'s result, or the awaitable it returned, still to be awaited.
 
-    Run in a thread, it judges a lazy result (a queryset) there, not in the
-    event loop, and hands an awaitable back to the loop instead of blocking on it.
+    Run in a thread, it judges a lazy result there, and hands an awaitable
+    back to the loop instead of blocking on it.
     """
     value = hook(*args)
-    return value if inspect.isawaitable(value) else verdict(value, hook)
+    return value if inspect.isawaitable(value) else _to_bool(value, source)
 
 
-def truth(hook: Callable[..., Any], *args: Any) -> bool:
-    """The verdict of what ``hook`` finally returns, from sync code."""
-    return verdict(call_hook(hook, *args), hook)
+def is_overridden(obj: object, name: str, base: type) -> bool:
+    """Whether ``obj``'s hook ``name`` is not ``base``'s own method.
 
-
-async def atruth(hook: Callable[..., Any], *args: Any, inline: bool = False) -> bool:
-    """See truth(). A sync hook runs in a thread, unless ``inline``."""
-    if inline or is_async_callable(hook):
-        return verdict(await aresult(hook(*args)), hook)
-    outcome = await sync_to_async(truth_or_awaitable)(hook, *args)
-    return verdict(await aresult(outcome), hook)
-
-
-def is_overridden(owner: object, name: str, base: type) -> bool:
-    """Whether ``owner``'s hook ``name`` is not ``base``'s own method.
-
-    Looks at what ``owner.name`` is (an instance attribute, a static method, a
+    Looks at what ``obj.name`` is (an instance attribute, a static method, a
     callable object), not only at its class.
     """
-    hook = getattr(owner, name)
+    hook = getattr(obj, name)
     return getattr(hook, "__func__", hook) is not getattr(base, name)
 
 
-def runs_in_loop(owner: object, name: str, base: type) -> bool:
-    """Whether ``owner``'s hook ``name`` may be called in the event loop.
-
-    True for an async hook, and for ``base``'s own default, which does no I/O;
-    False for any other plain ``def`` hook, which may query the database.
-    """
-    return is_async_callable(getattr(owner, name)) or not is_overridden(
-        owner, name, base
-    )
+def _runs_in_loop(obj: object, name: str, base: type) -> bool:
+    """Whether ``obj``'s hook ``name`` may be called in the event loop: an
+    async hook, or ``base``'s own default, which does no I/O."""
+    return is_async_callable(getattr(obj, name)) or not is_overridden(obj, name, base)
 
 
-def call_hooks(owner: object, names: Sequence[str]) -> list[Any]:
-    """The results of ``owner``'s hooks ``names``, from sync code."""
-    return [call_hook(getattr(owner, name)) for name in names]
+def call_hooks(obj: object, names: Sequence[str]) -> list[Any]:
+    """The results of ``obj``'s hooks ``names``, from sync code."""
+    return [call(getattr(obj, name)) for name in names]
 
 
-async def acall_hooks_then(
-    owner: object,
+async def acall_hooks(
+    obj: object,
     base: type,
     names: Sequence[str],
     decide: Callable[..., T],
     adecide: Callable[..., Awaitable[T]] | None = None,
 ) -> T:
-    """``decide(*results)`` of ``owner``'s hooks ``names``, in one thread hop at most.
+    """``decide(*results)`` of ``obj``'s hooks ``names``, in one thread hop at most.
 
-    The hooks that may run in the event loop are called there first. If any
-    other is left (a plain ``def`` override), it runs in one thread with the
-    rest and ``decide()``; otherwise ``adecide()`` decides (in one hop at most),
-    or, without ``adecide``, ``decide()`` in the loop (it must do no I/O).
-    The decision's result is awaited if it is awaitable.
+    The hooks that may run in the event loop (see ``_runs_in_loop()``) are
+    called there first. If any other is left (a plain ``def`` override), it
+    runs in one thread with the rest and ``decide()``; otherwise ``adecide()``
+    decides (in one hop at most), or, without ``adecide``, ``decide()`` in the
+    loop (it must do no I/O). The decision's result is awaited if awaitable.
     """
     pending = object()
     values = [
-        await aresult(getattr(owner, name)())
-        if runs_in_loop(owner, name, base)
+        await aresult(getattr(obj, name)())
+        if _runs_in_loop(obj, name, base)
         else pending
         for name in names
     ]
@@ -207,10 +225,21 @@ async def acall_hooks_then(
     def in_thread() -> Any:
         return decide(
             *(
-                call_hook(getattr(owner, name)) if value is pending else value
+                call(getattr(obj, name)) if value is pending else value
                 for name, value in zip(names, values, strict=True)
             )
         )
 
     decided: T = await aresult(await sync_to_async(in_thread)())
     return decided
+
+
+__all__ = [
+    "acall",
+    "acall_hooks",
+    "aresult",
+    "call",
+    "call_hooks",
+    "is_async_callable",
+    "is_overridden",
+]

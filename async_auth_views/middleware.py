@@ -33,7 +33,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 
 from .conf import lazy_paths, require_setup
-from .hooks import acall_hook, call_hook, is_async_callable, is_overridden
+from .hooks import acall, call, is_async_callable, is_overridden
 from .redirects import login_redirect
 from .resolver import (
     LazyUser,
@@ -221,12 +221,12 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         """Django's ``MiddlewareMixin.__call__``, running an ``async def`` override to completion."""
         if self.async_mode:
             return self.__acall__(request)
-        response = call_hook(partial(self.process_request, request))
+        response = call(partial(self.process_request, request))
         if response is None:
             _check_user_set(request, self)
         response = response or self.get_response(request)
         if hasattr(self, "process_response"):
-            response = call_hook(partial(self.process_response, request, response))
+            response = call(partial(self.process_response, request, response))
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -238,9 +238,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         if response is None:
             response = await self.get_response(request)  # type: ignore[misc]
         if hasattr(self, "process_response"):
-            response = await acall_hook(
-                partial(self.process_response, request, response)
-            )
+            response = await acall(partial(self.process_response, request, response))
         return response
 
     async def _aset_user(self, request: HttpRequest) -> None:
@@ -272,7 +270,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         """
         eager = self.resolves_eagerly(request)
         if is_async_callable(self.process_request):
-            response = await acall_hook(partial(self.process_request, request))
+            response = await acall(partial(self.process_request, request))
             if response is None:
                 _check_user_set(request, self)
                 if eager:
@@ -283,7 +281,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
     def _process_request_settled(
         self, request: HttpRequest, eager: bool
     ) -> HttpResponseBase | None:
-        response = call_hook(partial(self.process_request, request))
+        response = call(partial(self.process_request, request))
         if response is None:
             _check_user_set(request, self)
             if eager:
@@ -317,7 +315,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         """Redirect an anonymous request to the login page, unless the view is public."""
         if not _requires_login(view_func) or request_user(request).is_authenticated:
             return None
-        response: HttpResponseBase = call_hook(
+        response: HttpResponseBase = call(
             partial(self.handle_no_permission, request, view_func)
         )
         return response
@@ -345,7 +343,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
             )
         ):
             # A hook of the subclass's may query: a thread, or awaited.
-            response: HttpResponseBase = await acall_hook(refuse)
+            response: HttpResponseBase = await acall(refuse)
         else:
             response = refuse()  # Building the redirect does no I/O.
         return response
@@ -356,8 +354,8 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         """The login redirect, as Django builds it; its hooks may be ``async def``."""
         return login_redirect(
             request,
-            call_hook(partial(self.get_login_url, view_func)),
-            call_hook(partial(self.get_redirect_field_name, view_func)),
+            call(partial(self.get_login_url, view_func)),
+            call(partial(self.get_redirect_field_name, view_func)),
         )
 
 

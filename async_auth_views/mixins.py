@@ -1,19 +1,7 @@
-"""Async-aware access mixins for class-based views: Django's, and the rules people ask for.
+"""Access mixins for class-based views, sync and async: Django's three, and django-braces' rules.
 
-``LoginRequiredMixin``, ``PermissionRequiredMixin`` and ``UserPassesTestMixin``
-keep Django's names, attributes and hooks (``django.contrib.auth.mixins``), so
-moving a project over is one import line; ``AnonymousRequiredMixin``,
-``GroupRequiredMixin``, ``SuperuserRequiredMixin``, ``StaffuserRequiredMixin``
-and ``RecentLoginRequiredMixin`` are django-braces' rules, made async. One
-class serves sync and async views: on an async view ``dispatch()`` returns a
-coroutine that resolves the user, runs the check, and only then dispatches.
-
-This module is the view door: each rule is decided in
-:mod:`async_auth_views.rules`; here a refusal becomes Django's answer (the
-login redirect, ``PermissionDenied`` or ``Http404``). Nothing queries the
-database in the event loop: a plain ``def`` hook a view overrides runs in a
-thread, in one hop per check; ``async def`` hooks are awaited. Any exception
-in a check propagates, so the view is never served when a check fails.
+Each mixin asks one rule of ``rules`` before ``dispatch()`` and renders a
+denial through ``answers``. See docs/mixins.rst and docs/internals.rst.
 """
 
 from __future__ import annotations
@@ -22,21 +10,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import classonlymethod
 
-from . import rules
+from . import answers, rules
 from .conf import require_app
-from .hooks import (
-    acall_hook,
-    acall_hooks_then,
-    aresult,
-    call_hook,
-    call_hooks,
-    is_overridden,
-)
-from .redirects import login_redirect
+from .hooks import acall, aresult, call, is_overridden
 from .resolver import (
     UserType,
     arequest_user,
@@ -44,7 +23,7 @@ from .resolver import (
     request_user,
     settle_user,
 )
-from .rules import Refusal
+from .rules import Denial
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -54,21 +33,21 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-Dispatch = Callable[..., Any]
+_Dispatch = Callable[..., Any]
 
 
 class AccessMixin(rules.AccessHooks, _Base):
     """The attributes and hooks shared by the access mixins, as in Django."""
 
-    #: Why the check being answered refused; None outside a refusal.
-    _access_refusal: Refusal | None = None
+    #: The denial being answered; None outside one.
+    _denial: Denial | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # A consumer's class imported Channels: no consumer without it.
         consumer = sys.modules.get("channels.consumer")
         if consumer is not None and issubclass(cls, consumer.AsyncConsumer):
-            raise rules.wrong_door(
+            raise rules.misplaced_mixin(
                 cls,
                 __name__,
                 "a Channels consumer",
@@ -88,85 +67,61 @@ class AccessMixin(rules.AccessHooks, _Base):
         On an async view a plain ``def`` override runs in a thread, so it may
         query the database; an ``async def`` one is awaited.
         """
-        refusal = self._answer_to(self._access_refusal)
-        return self._answer(refusal, *call_hooks(self, rules.ANSWER_HOOKS[refusal]))
-
-    def _answer_to(self, refusal: Refusal | None) -> Refusal:
-        if refusal is None:  # called by the view itself, as Django allows
-            refusal = rules.refusal_for(request_user(self.request))
-        return rules.answer(refusal, self.raise_exception)
-
-    def _answer(self, refusal: Refusal, *values: Any) -> HttpResponseBase:
-        """The response (or exception) that says ``refusal``, from its hooks' ``values``."""
-        if refusal is Refusal.LOGIN:
-            login_url, redirect_field_name = values
-            return login_redirect(self.request, login_url, redirect_field_name)
-        if refusal is Refusal.AUTHENTICATED:
-            return HttpResponseRedirect(values[0])
-        if refusal is Refusal.NOT_FOUND:
-            raise Http404
-        raise PermissionDenied(*values)
+        # Called by the view itself, as Django allows, nothing was denied yet.
+        denial = self._denial or rules.denial_for(request_user(self.request))
+        return answers.response(self.request, answers.answer_for(self, denial))
 
     def _dispatch_checked(
         self,
         rule: rules.Rule,
-        dispatch: Dispatch,
+        dispatch: _Dispatch,
         request: HttpRequest,
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        """Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
+        """_Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
         require_app(self)
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.
-        refusal = rule.check(self, settle_user(request))
-        if refusal is not None:
-            return self._refuse(refusal)
+        denial = rule.check(self, settle_user(request))
+        if denial is not None:
+            return self._deny(denial)
         return dispatch(request, *args, **kwargs)
 
     async def _adispatch_checked(
         self,
         rule: rules.Rule,
-        dispatch: Dispatch,
+        dispatch: _Dispatch,
         request: HttpRequest,
         *args: Any,
         **kwargs: Any,
     ) -> HttpResponseBase:
         """See _dispatch_checked()."""
-        refusal = await rule.acheck(self, await arequest_user(request))
-        if refusal is not None:
-            return await self._arefuse(refusal)
+        denial = await rule.acheck(self, await arequest_user(request))
+        if denial is not None:
+            return await self._adeny(denial)
         response: HttpResponseBase = await aresult(dispatch(request, *args, **kwargs))
         return response
 
-    def _refuse(self, refusal: Refusal) -> HttpResponseBase:
-        if refusal is Refusal.AUTHENTICATED:
-            hooks = rules.ANSWER_HOOKS[refusal]
-            return self._answer(refusal, *call_hooks(self, hooks))
-        self._access_refusal = refusal
-        response: HttpResponseBase = call_hook(self.handle_no_permission)
+    def _deny(self, denial: Denial) -> HttpResponseBase:
+        """Answer ``denial``: through ``handle_no_permission()``, Django's hook,
+        except for the anonymous-only rule's redirect, which is no permission error."""
+        if denial is Denial.AUTHENTICATED:
+            return answers.response(self.request, answers.answer_for(self, denial))
+        self._denial = denial
+        response: HttpResponseBase = call(self.handle_no_permission)
         return response
 
-    async def _arefuse(self, refusal: Refusal) -> HttpResponseBase:
-        """See _refuse(). One thread hop when a hook it calls is a plain ``def`` override."""
-        if refusal is not Refusal.AUTHENTICATED:
-            self._access_refusal = refusal
+    async def _adeny(self, denial: Denial) -> HttpResponseBase:
+        """See _deny(). One thread hop when a hook it calls is a plain ``def`` override."""
+        if denial is not Denial.AUTHENTICATED:
+            self._denial = denial
             if is_overridden(self, "handle_no_permission", AccessMixin):
-                response: HttpResponseBase = await acall_hook(self.handle_no_permission)
+                response: HttpResponseBase = await acall(self.handle_no_permission)
                 return response
-            refusal = self._answer_to(refusal)
-        base = (
-            rules.AnonymousHooks
-            if refusal is Refusal.AUTHENTICATED
-            else rules.AccessHooks
-        )
-        return await acall_hooks_then(
-            self,
-            base,
-            rules.ANSWER_HOOKS[refusal],
-            lambda *values: self._answer(refusal, *values),
-        )
+        answer = await answers.aanswer_for(self, denial)
+        return answers.response(self.request, answer)
 
 
 class LoginRequiredMixin(AccessMixin):
@@ -174,7 +129,7 @@ class LoginRequiredMixin(AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.login, super().dispatch, request, *args, **kwargs
+            rules.login_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -194,7 +149,7 @@ class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.permissions, super().dispatch, request, *args, **kwargs
+            rules.permission_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -207,7 +162,7 @@ class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.passes_test, super().dispatch, request, *args, **kwargs
+            rules.test_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -229,7 +184,7 @@ class AnonymousRequiredMixin(rules.AnonymousHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.anonymous, super().dispatch, request, *args, **kwargs
+            rules.anonymous_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -242,7 +197,7 @@ class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.groups, super().dispatch, request, *args, **kwargs
+            rules.group_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -251,7 +206,7 @@ class SuperuserRequiredMixin(AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.superuser, super().dispatch, request, *args, **kwargs
+            rules.superuser_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -260,7 +215,7 @@ class StaffuserRequiredMixin(AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.staffuser, super().dispatch, request, *args, **kwargs
+            rules.staff_rule, super().dispatch, request, *args, **kwargs
         )
 
 
@@ -275,7 +230,7 @@ class RecentLoginRequiredMixin(rules.RecentLoginHooks, AccessMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return self._dispatch_checked(
-            rules.recent_login, super().dispatch, request, *args, **kwargs
+            rules.recent_login_rule, super().dispatch, request, *args, **kwargs
         )
 
 

@@ -1,93 +1,29 @@
-"""Permission names no installed model declares: found by a system check, named in the log.
+"""Internal: system check W004, a view or consumer requires a permission no model declares.
 
-``permission_required = "books.chnage_book"`` refuses everyone but active
-superusers, silently: no backend of Django's grants a permission no model
-declares. What the models declare is what ``migrate`` creates: for each model
-of each installed app, its ``Meta.default_permissions`` and its
-``Meta.permissions``, named ``"<app_label>.<codename>"`` (a proxy's by its own
-app). A name django-rules registers counts too.
-
-System check ``async_auth_views.W004`` reports every such name that the views
-routed by ``ROOT_URLCONF`` require (``PermissionRequiredMixin``, Django's too,
-and ``permission_required``, on a function or through ``method_decorator``),
-and the consumer mixins' subclasses defined at module level and imported by
-then. A permission a hook returns is only known at request time: every
-refusal of the permission rule is logged (logger
-``async_auth_views.permission_names``) naming the permissions it required, at
-``INFO``, or at ``WARNING`` when no model declares one of them.
+Such a permission refuses everyone but active superusers, silently. A
+permission a hook returns is only known at request time: the permission
+rule logs each denial under this module's name (see ``rules``).
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-from django.apps import apps
-from django.contrib.auth import get_permission_codename
 from django.contrib.auth.mixins import (
     PermissionRequiredMixin as DjangoPermissionRequiredMixin,
 )
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver
 
-logger = logging.getLogger(__name__)
+from ._types import as_names
+from .permissions import declared_permissions, undeclared
+from .rules import PermissionHooks
 
 #: Where ``decorators.permission_required`` lists the names it requires, on
 #: the view it returns (one tuple per decorator; functools.wraps carries them).
 DECORATOR_MARK = "_async_auth_permissions"
-
-_declared: tuple[object, frozenset[str]] | None = None
-
-
-def declared_permissions() -> frozenset[str]:
-    """Every ``"app_label.codename"`` the installed models declare."""
-    global _declared
-    models = apps.get_models()  # cached by the registry, renewed when it changes
-    if _declared is None or _declared[0] is not models:
-        names = set()
-        for model in models:
-            opts = model._meta
-            for action in opts.default_permissions:
-                names.add(f"{opts.app_label}.{get_permission_codename(action, opts)}")
-            for codename, _name in opts.permissions:
-                names.add(f"{opts.app_label}.{codename}")
-        _declared = (models, frozenset(names))
-    return _declared[1]
-
-
-def undeclared(names: tuple[str, ...]) -> list[str]:
-    """The names in ``names`` that no model declares and django-rules does not know."""
-    declared = declared_permissions()
-    return [name for name in names if name not in declared and not _rule(name)]
-
-
-def _rule(name: str) -> bool:
-    rules = sys.modules.get("rules.permissions")
-    return rules is not None and bool(rules.perm_exists(name))
-
-
-def log_refusal(owner: Any, names: tuple[str, ...], any_perm: bool, obj: Any) -> None:
-    """Name the permissions a refused check required; a warning if one is undeclared."""
-    what = f"{'one of' if any_perm else 'all of'} {', '.join(map(repr, names))}"
-    if obj is not None:
-        what += " on an object"
-    unknown = undeclared(names)
-    if unknown:
-        logger.warning(
-            "%s refused the request: it requires %s, and no installed model "
-            "declares %s (a typo?): only active superusers pass, unless a "
-            "backend of yours grants it.",
-            type(owner).__name__,
-            what,
-            ", ".join(map(repr, unknown)),
-        )
-    else:
-        logger.info(
-            "%s refused the request: it requires %s.", type(owner).__name__, what
-        )
-
 
 # The system check.
 
@@ -107,14 +43,15 @@ def check_permission_names(
     return list(messages.values())
 
 
+class _NotNames(Exception):
+    pass
+
+
 def _names(value: Any) -> tuple[str, ...] | None:
-    if isinstance(value, str):
-        return (value,)
     try:
-        names = tuple(value)
-    except TypeError:
+        return as_names(value, _NotNames)
+    except _NotNames:
         return None
-    return names if all(isinstance(name, str) for name in names) else None
 
 
 def _message(where: Any, label: str, names: tuple[str, ...]) -> checks.Warning | None:
@@ -202,8 +139,6 @@ def _named_by_view(view: Any) -> Iterator[tuple[Any, str, Any]]:
 
 
 def _names_permissions(cls: type) -> bool:
-    from .rules import PermissionHooks
-
     return (
         issubclass(cls, (PermissionHooks, DjangoPermissionRequiredMixin))
         and getattr(cls, "permission_required", None) is not None
@@ -227,6 +162,5 @@ __all__ = [
     "DECORATOR_MARK",
     "check_permission_names",
     "declared_permissions",
-    "log_refusal",
     "undeclared",
 ]

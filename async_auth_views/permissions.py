@@ -1,21 +1,20 @@
 """Permission checks that ask every backend, in one thread hop at most.
 
-Django's ``user.ahas_perms()`` skips any backend without async methods (so
-django-guardian's ``ObjectPermissionBackend`` answers False to it and True to
-``has_perms()``), and its ``ModelBackend`` pays one thread hop per query. Here
-the check is answered inline when no backend would touch the database, with
-``ahas_perms()`` when every backend is natively async, and otherwise with the
-sync ``has_perms()`` in one thread, which consults every backend.
+Also the permission names the installed models declare. See
+docs/internals.rst, "Permissions: every backend is asked".
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.apps import apps
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser, Permission, PermissionsMixin
 from django.core.exceptions import ImproperlyConfigured
@@ -23,7 +22,7 @@ from django.db import connections, router
 from django.db.models import QuerySet, Value
 from django.db.models.expressions import RawSQL
 
-from .hooks import is_async_callable, result, verdict
+from .hooks import call, is_async_callable
 
 if TYPE_CHECKING:
     from .resolver import UserType
@@ -42,51 +41,6 @@ _MODEL_BACKEND_METHODS = (
 _DJANGO_HAS_PERM = {PermissionsMixin.has_perm, AnonymousUser.has_perm}
 _DJANGO_HAS_PERMS = {PermissionsMixin.has_perms, AnonymousUser.has_perms}
 _DJANGO_BACKENDS_MODULE = ModelBackend.__module__
-
-
-def permission_list(permission_required: Any, owner: object) -> Any:
-    """``permission_required`` as Django's ``get_permission_required()`` returns it.
-
-    A str becomes a 1-tuple; any other value is returned as given, so that
-    ``super().get_permission_required() + [...]`` works on a list. Unset, it is
-    Django's error.
-    """
-    if permission_required is None:
-        name = type(owner).__name__
-        raise ImproperlyConfigured(
-            f"{name} is missing the permission_required attribute. Define "
-            f"{name}.permission_required, or override "
-            f"{name}.get_permission_required()."
-        )
-    if isinstance(permission_required, str):
-        return (permission_required,)
-    return permission_required
-
-
-def required_permissions(perms: Any, owner: object) -> tuple[str, ...]:
-    """What ``get_permission_required()`` returned, as the tuple the check reads.
-
-    A str is one permission (Django would check each of its characters); any
-    other value must be an iterable of permission names.
-    """
-    if isinstance(perms, str):
-        return (perms,)
-    try:
-        names = tuple(perms)
-    except TypeError:
-        name = type(owner).__name__
-        raise ImproperlyConfigured(
-            f"{name}.get_permission_required() returned {perms!r}: it must return "
-            "a permission name or an iterable of them."
-        ) from None
-    for perm in names:
-        if not isinstance(perm, str):
-            raise ImproperlyConfigured(
-                f"{type(owner).__name__}.get_permission_required() returned "
-                f"{perm!r} among its permissions: each must be an "
-                "'app_label.codename' str."
-            )
-    return names
 
 
 def _uses_django_checks(user: UserType) -> bool:
@@ -257,11 +211,9 @@ def _holds(user: UserType, perms: tuple[str, ...], obj: Any, any_perm: bool) -> 
     if obj is None:
         load_permissions(user)
     if any_perm or user.__class__.has_perms in _DJANGO_HAS_PERMS:
-        answers = (
-            verdict(result(user.has_perm(perm, obj)), user.has_perm) for perm in perms
-        )
+        answers = (call(user.has_perm, perm, obj, check=True) for perm in perms)
         return any(answers) if any_perm else all(answers)
-    return verdict(result(user.has_perms(perms, obj)), user.has_perms)
+    return call(user.has_perms, perms, obj, check=True)
 
 
 def has_perms(
@@ -319,3 +271,46 @@ async def ahas_perms(
     return await sync_to_async(has_perms)(
         user, perms, obj, any_perm=any_perm, accept_global_perms=accept_global_perms
     )
+
+
+# Permission names the installed models declare (what migrate creates).
+
+_declared: tuple[object, frozenset[str]] | None = None
+
+
+def declared_permissions() -> frozenset[str]:
+    """Every ``"app_label.codename"`` the installed models declare."""
+    global _declared
+    models = apps.get_models()  # cached by the registry, renewed when it changes
+    if _declared is None or _declared[0] is not models:
+        names = set()
+        for model in models:
+            opts = model._meta
+            for action in opts.default_permissions:
+                names.add(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for codename, _name in opts.permissions:
+                names.add(f"{opts.app_label}.{codename}")
+        _declared = (models, frozenset(names))
+    return _declared[1]
+
+
+def undeclared(names: tuple[str, ...]) -> list[str]:
+    """The names in ``names`` that no model declares and django-rules does not know."""
+    declared = declared_permissions()
+    return [name for name in names if name not in declared and not _rule_exists(name)]
+
+
+def _rule_exists(name: str) -> bool:
+    rules = sys.modules.get("rules.permissions")  # django-rules, if imported
+    return rules is not None and bool(rules.perm_exists(name))
+
+
+__all__ = [
+    "ahas_perms",
+    "answers_from_permission_cache",
+    "declared_permissions",
+    "has_perms",
+    "load_permissions",
+    "unawaited_async_method",
+    "undeclared",
+]

@@ -1,28 +1,9 @@
-"""Django REST framework's permission classes, asking through this library's checks.
+"""Django REST framework's permission classes, asking every backend through this library's checks.
 
-``IsAuthenticated``, ``DjangoModelPermissions``,
-``DjangoModelPermissionsOrAnonReadOnly`` and ``DjangoObjectPermissions`` keep
-DRF's names, attributes and answers, and subclass DRF's own classes:
-``perms_map`` by method, the model from the view's ``queryset`` or
-``get_queryset()``, 405 for a method ``perms_map`` does not name, and for
-object permissions a 404 to whoever may not read the object and a 403 to
-whoever may read but not change it. What differs is how they ask: they are
-this library's API door, asking the login and permission rules of
-:mod:`async_auth_views.rules` (as the view mixins and decorators do), whose
-check, ``async_auth_views.permissions.has_perms()``, asks every backend
-(django-guardian's, django-rules', ...) and loads the user's model permissions
-with one statement where ``ModelBackend`` takes two, none when the middleware
-preloaded them for a view whose class sets ``preload_permissions = True``.
-
-The checks are sync, on DRF views and adrf views alike. adrf runs every
-permission check in a worker thread (its ``initial()``, and since 0.1.12 its
-``aget_object()``, go through ``sync_to_async``), so a sync check runs in the
-hop adrf already pays, queries included, and never in the event loop. An
-``async def has_permission()`` would cost adrf a trip back to the event loop
-and, for a sync-only backend, a second thread; and a DRF view calls it without
-awaiting, so its coroutine, which is truthy, would grant every request.
-
-Installed with the ``rest`` extra: ``pip install "async-auth-views[rest]"``.
+They subclass DRF's own classes and keep their names, attributes and
+answers; their checks are sync, in the thread adrf already runs them in.
+See docs/integrations.rst and docs/internals.rst, "Permissions: every
+backend is asked". Installed with the ``rest`` extra.
 """
 
 from __future__ import annotations
@@ -47,19 +28,19 @@ if TYPE_CHECKING:
     from .resolver import UserType
 
 
-def _grants(
-    rule: rules.Rule,
-    hooks: type[rules.AccessHooks],
-    user: UserType,
-    name: str,
-    **attrs: Any,
-) -> bool:
-    """Whether ``rule`` grants ``user``, asked about a ``hooks`` owner carrying ``attrs``.
+def _holds(permission: Any, user: UserType, perms: Any, obj: Any = None) -> bool:
+    """Whether ``user`` holds every permission in ``perms`` (on ``obj``).
 
     Sync: DRF runs permission classes in sync code (adrf, in its thread).
     """
+    name = type(permission).__name__
     require_app(name)
-    return rule.check(rules.owner_for(hooks, user, name, **attrs), user) is None
+    return rules.holds_permissions(user, tuple(perms), obj, asked_by=name)
+
+
+def _authenticated(permission: Any, user: UserType) -> bool:
+    require_app(type(permission).__name__)
+    return rules.login_rule.passes(user)
 
 
 class IsAuthenticated(drf.IsAuthenticated):  # type: ignore[misc]
@@ -72,9 +53,7 @@ class IsAuthenticated(drf.IsAuthenticated):  # type: ignore[misc]
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
-        return bool(user) and _grants(
-            rules.login, rules.AccessHooks, user, type(self).__name__
-        )
+        return bool(user) and _authenticated(self, user)
 
 
 class DjangoModelPermissions(drf.DjangoModelPermissions):  # type: ignore[misc]
@@ -85,23 +64,16 @@ class DjangoModelPermissions(drf.DjangoModelPermissions):  # type: ignore[misc]
     """
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        user, name = request.user, type(self).__name__
+        user = request.user
         if not user or (
-            self.authenticated_users_only
-            and not _grants(rules.login, rules.AccessHooks, user, name)
+            self.authenticated_users_only and not _authenticated(self, user)
         ):
             return False
         # DRF's DefaultRouter marks its root view so: it lists, it holds no model.
         if getattr(view, "_ignore_model_permissions", False):
             return True
         perms = self.get_required_permissions(request.method, _model(self, view))
-        return _grants(
-            rules.permissions,
-            rules.PermissionHooks,
-            user,
-            name,
-            permission_required=perms,
-        )
+        return _holds(self, user, perms)
 
 
 class DjangoModelPermissionsOrAnonReadOnly(DjangoModelPermissions):
@@ -125,14 +97,8 @@ class DjangoObjectPermissions(DjangoModelPermissions, drf.DjangoObjectPermission
         model = _model(self, view)
 
         def holds(method: str) -> bool:
-            return _grants(
-                rules.permissions,
-                rules.PermissionHooks,
-                request.user,
-                type(self).__name__,
-                permission_required=self.get_required_object_permissions(method, model),
-                get_permission_object=lambda: obj,
-            )
+            perms = self.get_required_object_permissions(method, model)
+            return _holds(self, request.user, perms, obj)
 
         if holds(request.method):
             return True

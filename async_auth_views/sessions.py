@@ -1,13 +1,8 @@
 """Django's ``SessionMiddleware``, leaving the event loop only for session I/O.
 
-Django's ``SessionMiddleware`` is a ``MiddlewareMixin``: under ASGI it runs
-``process_request()`` and ``process_response()`` each in a thread, two thread
-hops per request, although creating the session store does no I/O and most
-responses save nothing. This subclass runs Django's own two methods, unchanged,
-and only moves the call: on the event loop when the step cannot touch the
-session store, in one thread hop when Django's ``process_response()`` saves.
-The session itself is loaded where it is first read (for a logged-in request,
-in the thread hop in which ``AuthenticationMiddleware`` resolves the user).
+Django's own two methods, run on the event loop when they cannot touch the
+session store, in one thread hop when ``process_response()`` saves. See
+docs/internals.rst, "Eager resolution, one thread hop".
 """
 
 from __future__ import annotations

@@ -1,19 +1,8 @@
-"""``{{ perms }}`` in the templates of async views: what the middleware loads for it.
+"""Internal: whether the middleware must load the permissions ``{{ perms }}`` reads.
 
-Django's ``auth`` context processor, in the default ``TEMPLATES`` of every
-``startproject``, gives templates ``{{ perms }}``, which asks the user's
-backends when it is read. A template rendered with ``render()`` in an
-``async def`` handler is read in the event loop, where ``ModelBackend``'s
-query raises ``SynchronousOnlyOperation``. So for a request routed to an async
-handler, the middleware loads the user's model permissions in the thread hop
-that loads the user (one statement; none on an identity-cache hit, whose
-entry holds them), and ``{{ perms }}`` answers from memory.
-
-Nothing is loaded for a sync handler (Django runs it, and its template, in a
-thread, where a lazy read is safe), for a DRF or adrf view (Django's handler
-renders their responses in a thread), when no template engine runs the
-``auth`` context processor, or for a view that sets
-``preload_permissions = False``.
+A template rendered in an ``async def`` handler reads ``{{ perms }}`` in the
+event loop, where ``ModelBackend``'s query raises; so for such a handler the
+middleware loads them with the user. See docs/internals.rst.
 """
 
 from __future__ import annotations

@@ -705,9 +705,11 @@ class RulesWithoutADoorTests(RuleTestCase):
             group_required = "editors"
 
         alice, bob = self.alice, self.bob
-        self.assertIsNone(rules.groups.check(Owner(), alice))
-        self.assertIs(rules.groups.check(Owner(), bob), rules.Refusal.FORBIDDEN)
-        self.assertIs(rules.groups.check(Owner(), AnonymousUser()), rules.Refusal.LOGIN)
+        self.assertIsNone(rules.group_rule.check(Owner(), alice))
+        self.assertIs(rules.group_rule.check(Owner(), bob), rules.Denial.FORBIDDEN)
+        self.assertIs(
+            rules.group_rule.check(Owner(), AnonymousUser()), rules.Denial.LOGIN
+        )
 
 
 class OneHopPerCheckTests(RuleTestCase):

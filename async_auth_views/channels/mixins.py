@@ -31,12 +31,12 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 from django.views import View
 
-from .. import rules
+from .. import answers, rules
 from ..conf import require_setup
-from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
+from ..hooks import acall, acall_hooks, is_overridden
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user_until
-from ..rules import Refusal
+from ..rules import Denial
 from ..session_engines import seconds_left
 from .middleware import can_set_cookie
 from .revocation import (
@@ -134,7 +134,7 @@ class AccessMixin(rules.AccessHooks, _Base):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if issubclass(cls, View):
-            raise rules.wrong_door(
+            raise rules.misplaced_mixin(
                 cls,
                 "async_auth_views.channels",
                 "a view",
@@ -203,11 +203,13 @@ class AccessMixin(rules.AccessHooks, _Base):
         if self.scope["type"] == "websocket":
             await self._agate({"type": "websocket.close", "code": self._close_code()})
             return
-        refusal = rules.answer(rules.refusal_for(self._user()), self.raise_exception)
-        status, body, headers = await acall_hooks_then(
+        refusal = answers._with_raise_exception(
+            rules.denial_for(self._user()), self.raise_exception
+        )
+        status, body, headers = await acall_hooks(
             self,
             rules.AccessHooks,
-            rules.ANSWER_HOOKS[refusal],
+            answers._HOOKS[refusal],
             lambda *values: self._http_answer(refusal, *values),
         )
         await self._agate(
@@ -217,13 +219,13 @@ class AccessMixin(rules.AccessHooks, _Base):
 
     def _close_code(self) -> int:
         """The close code of a refused socket: 4401 for an anonymous user, else 4403."""
-        if rules.refusal_for(self._user()) is Refusal.LOGIN:
+        if rules.denial_for(self._user()) is Denial.LOGIN:
             return CLOSE_UNAUTHENTICATED
         return CLOSE_FORBIDDEN
 
-    def _http_answer(self, refusal: Refusal, *values: Any) -> _HttpAnswer:
+    def _http_answer(self, refusal: Denial, *values: Any) -> _HttpAnswer:
         """The status, body and headers that say ``refusal``, from its hooks' ``values``."""
-        if refusal is Refusal.LOGIN:
+        if refusal is Denial.LOGIN:
             login_url, redirect_field_name = values
             try:
                 request = ASGIRequest(cast(Any, self.scope), BytesIO())
@@ -240,7 +242,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         try:
             if reload:
                 await self._areload()
-            return verdict(await aresult(self.check_access()), self.check_access)
+            return await acall(self.check_access, inline=True, check=True)
         except Exception:
             logger.exception("%s refused access: its check raised.", type(self))
             return False
@@ -280,7 +282,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         """Answer a refusal through ``handle_no_permission()``, then end the consumer."""
         self._auth_gate = _Gate.REFUSING
         try:
-            await acall_hook(
+            await acall(
                 self.handle_no_permission,
                 inline=not is_overridden(self, "handle_no_permission", AccessMixin),
             )
@@ -499,7 +501,7 @@ class LoginRequiredMixin(AccessMixin):
 
     async def check_access(self) -> bool:
         # Before the others, so that an anonymous user costs no other check.
-        return await self._apasses(rules.login) and await super().check_access()
+        return await self._apasses(rules.login_rule) and await super().check_access()
 
 
 class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
@@ -511,7 +513,9 @@ class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
     """
 
     async def check_access(self) -> bool:
-        return await super().check_access() and await self._apasses(rules.permissions)
+        return await super().check_access() and await self._apasses(
+            rules.permission_rule
+        )
 
 
 class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
@@ -522,7 +526,7 @@ class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
     """
 
     async def check_access(self) -> bool:
-        return await super().check_access() and await self._apasses(rules.passes_test)
+        return await super().check_access() and await self._apasses(rules.test_rule)
 
 
 class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
@@ -533,21 +537,23 @@ class GroupRequiredMixin(rules.GroupHooks, AccessMixin):
     """
 
     async def check_access(self) -> bool:
-        return await super().check_access() and await self._apasses(rules.groups)
+        return await super().check_access() and await self._apasses(rules.group_rule)
 
 
 class SuperuserRequiredMixin(AccessMixin):
     """Verify that the current user is an active superuser."""
 
     async def check_access(self) -> bool:
-        return await super().check_access() and await self._apasses(rules.superuser)
+        return await super().check_access() and await self._apasses(
+            rules.superuser_rule
+        )
 
 
 class StaffuserRequiredMixin(AccessMixin):
     """Verify that the current user is active staff (``is_staff``)."""
 
     async def check_access(self) -> bool:
-        return await super().check_access() and await self._apasses(rules.staffuser)
+        return await super().check_access() and await self._apasses(rules.staff_rule)
 
 
 __all__ = [

@@ -1,0 +1,71 @@
+"""The access rules: each decided once, with its sync and async decision side by side.
+
+``_hooks`` holds the attributes and hooks a rule reads (Django's names);
+``_decisions`` the rules themselves. See docs/internals.rst.
+"""
+
+from ._decisions import (
+    AnonymousRule,
+    Denial,
+    GroupRule,
+    LoginRule,
+    PassesTestRule,
+    PermissionRule,
+    RecentLoginRule,
+    Rule,
+    StaffuserRule,
+    SuperuserRule,
+    UserRule,
+    anonymous_rule,
+    denial_for,
+    group_rule,
+    login_rule,
+    permission_rule,
+    recent_login_rule,
+    staff_rule,
+    superuser_rule,
+    test_rule,
+)
+from ._hooks import (
+    AccessHooks,
+    AnonymousHooks,
+    GroupHooks,
+    PassesTestHooks,
+    PermissionHooks,
+    RecentLoginHooks,
+    aholds_permissions,
+    holds_permissions,
+    misplaced_mixin,
+)
+
+__all__ = [
+    "AccessHooks",
+    "AnonymousHooks",
+    "AnonymousRule",
+    "Denial",
+    "GroupHooks",
+    "GroupRule",
+    "LoginRule",
+    "PassesTestHooks",
+    "PassesTestRule",
+    "PermissionHooks",
+    "PermissionRule",
+    "RecentLoginHooks",
+    "RecentLoginRule",
+    "Rule",
+    "StaffuserRule",
+    "SuperuserRule",
+    "UserRule",
+    "aholds_permissions",
+    "anonymous_rule",
+    "denial_for",
+    "group_rule",
+    "holds_permissions",
+    "login_rule",
+    "misplaced_mixin",
+    "permission_rule",
+    "recent_login_rule",
+    "staff_rule",
+    "superuser_rule",
+    "test_rule",
+]
