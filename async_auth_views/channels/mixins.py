@@ -293,6 +293,7 @@ class AccessMixin(rules.AccessHooks, _Base):
             watch.start()
 
     def _watch(self) -> SessionWatch:
+        """The session watch, made on first use."""
         if self._session_watch is None:
             self._session_watch = SessionWatch(self)
         return self._session_watch
@@ -323,8 +324,13 @@ class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
 
     ``get_permission_object()`` names the object the permissions are checked
     against (for object-permission backends); None checks model permissions.
-    ``any_perm`` and ``accept_global_perms`` have django-guardian's meanings.
+    ``any_perm``, ``accept_global_perms`` and ``return_404`` have
+    django-guardian's meanings.
     """
+
+    #: True: an authenticated user who is refused gets 404 from an HTTP
+    #: consumer instead of 403 (a socket is closed with ``CLOSE_FORBIDDEN``).
+    return_404: bool = False
 
     async def check_access(self) -> bool:
         return await self._apasses(rules.permissions) and await super().check_access()
