@@ -1,10 +1,7 @@
 """``scope["user"]`` resolved before the consumer runs, by the HTTP middleware's resolver.
 
-Channels' ``AuthMiddleware`` puts a lazy object in the scope and resolves it
-with its own copy of ``get_user()``. This one awaits the library's resolver, so
-a WebSocket and an HTTP request with the same cookie always name the same user
-(same backends, session-hash check, inactive and deleted users) at the same
-cost: no thread hop for a session with no key, one otherwise.
+A WebSocket and an HTTP request with the same cookie name the same user, at
+the same cost. See docs/channels.rst.
 """
 
 from __future__ import annotations
@@ -24,7 +21,10 @@ if TYPE_CHECKING:
 
 
 def can_set_cookie(scope: Mapping[str, Any]) -> bool:
-    """Whether a response in ``scope`` can carry a new session cookie (HTTP, not WebSocket)."""
+    """Whether a response in ``scope`` can carry a new session cookie (internal).
+
+    HTTP can; a WebSocket cannot, so its session key is never cycled.
+    """
     return scope.get("type") == "http"
 
 

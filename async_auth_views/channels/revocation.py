@@ -1,24 +1,8 @@
 """Ending open sockets when their session or user changes, through the channel layer.
 
-A protected consumer joins three groups once it is past the access check: one
-for its session, one for its user, and one for every protected socket. It
-reacts to the changes ``async_auth_views.changes`` reads from Django's signals
-(the same ones the identity cache reacts to), sent to those groups with
-``group_send``, so the message reaches the consumer in whichever process holds
-it (``InMemoryChannelLayer`` in one process, ``channels_redis`` across
-processes):
-
-- a session ended (``logout()``, its row deleted, replaced by a login): its
-  sockets are closed with ``CLOSE_UNAUTHENTICATED``;
-- a user changed (saved, groups or permissions changed, through any proxy or
-  child model): the user's sockets re-resolve their session and re-run their
-  check; a group's or a permission's rows changed: every socket does;
-- a user was deleted: the user's sockets are closed.
-
-A message can be lost (a group membership expired, a full channel, a layer
-that was down): so every socket also re-checks on its own, every
-``revalidate_interval()`` seconds, renews its group memberships before
-``group_expiry`` ends them, and re-checks when its session expires.
+The group names, the messages sent to them, the calls that send them, and the
+re-check interval that bounds a lost message; system check W101. See
+docs/channels.rst and docs/internals.rst, "Socket revocation".
 """
 
 from __future__ import annotations
@@ -64,7 +48,7 @@ EVERYONE_GROUP = "async_auth.everyone"
 
 DEFAULT_REVALIDATE_INTERVAL = 5.0
 DEFAULT_REVALIDATE_INTERVAL_WITH_LAYER = 60.0
-#: The shortest time between two re-checks a socket makes on its own.
+#: The shortest time between two re-checks a socket makes on its own (internal).
 MIN_TICK = 0.5
 
 # Tasks scheduled from a receiver called in the event loop's own thread, kept
@@ -73,7 +57,7 @@ _pending: set[asyncio.Task[None]] = set()
 
 
 def session_group(session_key: str) -> str:
-    """The group of the sockets opened with this session.
+    """The group of the sockets opened with this session (internal).
 
     The key is hashed: group names must be short ASCII, and a session key
     must not appear in Redis where other clients can list it.
@@ -82,7 +66,7 @@ def session_group(session_key: str) -> str:
 
 
 def user_group(user: Model) -> str:
-    """The group of the sockets opened by this user, whatever their session.
+    """The group of the sockets opened by this user, whatever their session (internal).
 
     Named after the user model and the user's primary key, so that an instance
     of a proxy, a multi-table child or parent of the user model names the
@@ -99,7 +83,7 @@ def _user_group(user: Any) -> str:
 
 
 def saved_session(session: SessionBase) -> SessionBase:
-    """A new store for the same key: the session as saved now, not as loaded before."""
+    """A new store for the same key: the session as saved now, not as loaded (internal)."""
     engine = import_module(settings.SESSION_ENGINE)
     store: SessionBase = engine.SessionStore(session.session_key)
     return store
@@ -124,9 +108,12 @@ def revalidate_interval(with_layer: bool = False) -> float:
 
 
 def renew_interval(layer: Any) -> float | None:
-    """How often a socket renews its group memberships on ``layer``, in seconds:
-    half the layer's ``group_expiry``, so that a membership never expires while
-    the socket is open; None for a layer whose memberships do not expire."""
+    """How often a socket renews its group memberships on ``layer`` (internal).
+
+    In seconds: half the layer's ``group_expiry``, so that a membership never
+    expires while the socket is open; None for a layer whose memberships do not
+    expire.
+    """
     expiry = getattr(layer, "group_expiry", None)
     if isinstance(expiry, bool) or not isinstance(expiry, (int, float)):
         return None
@@ -134,7 +121,7 @@ def renew_interval(layer: Any) -> float | None:
 
 
 def send_to_group(group: str, message: dict[str, Any]) -> None:
-    """``group_send`` from sync code, in or out of an event loop's thread.
+    """``group_send`` from sync code, in or out of an event loop's thread (internal).
 
     Out of one (a sync view, a receiver run by ``asend()`` through
     ``sync_to_async``) the send completes before returning. In the loop's own
@@ -215,18 +202,18 @@ class _Sockets:
 
 react("sockets", _Sockets())
 
-#: Whether this process built a door of the Channels integration.
+#: Whether this process built AuthMiddleware or a protected consumer.
 _in_use = False
 
 
 def integration_used() -> None:
-    """Called when ``AuthMiddleware`` or a protected consumer is built (see W101)."""
+    """Called when ``AuthMiddleware`` or a protected consumer is built (internal; see W101)."""
     global _in_use
     _in_use = True
 
 
 def in_use() -> bool:
-    """Whether the project protects sockets with this library.
+    """Whether the project protects sockets with this library (internal).
 
     True once this process built ``AuthMiddleware`` or a consumer with our
     mixins, or when importing the application ``ASGI_APPLICATION`` names
@@ -266,3 +253,18 @@ def check_channel_layer(
             id="async_auth_views.W101",
         )
     ]
+
+
+__all__ = [
+    "CLOSE_FORBIDDEN",
+    "CLOSE_UNAUTHENTICATED",
+    "EVERYONE_GROUP",
+    "REVALIDATE",
+    "REVOKE",
+    "check_channel_layer",
+    "revalidate_everyone",
+    "revalidate_interval",
+    "revalidate_user",
+    "revoke_session",
+    "revoke_user",
+]

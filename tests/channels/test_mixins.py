@@ -732,3 +732,81 @@ class NewRuleConsumerTests(ChannelsTestCase):
         self.assertEqual(
             await self.outcome(consumer(emma, accept_global_perms=True)), "accepted"
         )
+
+
+class CheckOrderTests(ChannelsTestCase):
+    """Combined mixins check in the order they are listed, as on views, and
+    the answer is the refusing rule's own, not one recomputed from the user."""
+
+    get = HttpAccessTests.get
+
+    def recording(self, ran: list[str]) -> dict[str, Any]:
+        def test_func(self: Any) -> bool:
+            ran.append("test_func")
+            return True
+
+        return {"permission_required": PERM, "test_func": test_func}
+
+    async def test_a_denied_permission_runs_no_later_check_on_a_socket(self) -> None:
+        ran: list[str] = []
+        consumer = ws_consumer(
+            PermissionRequiredMixin, UserPassesTestMixin, **self.recording(ran)
+        )
+        communicator, (connected, code) = await self.open(consumer)
+        self.assertEqual((connected, code), (False, CLOSE_FORBIDDEN))
+        self.assertEqual(ran, [], "test_func() ran after the permission refused")
+        await communicator.wait()
+
+    async def test_a_denied_permission_runs_no_later_check_on_a_page(self) -> None:
+        ran: list[str] = []
+        consumer = http_consumer(
+            PermissionRequiredMixin, UserPassesTestMixin, **self.recording(ran)
+        )
+        response = await self.get(consumer)
+        self.assertEqual(response["status"], 403)
+        self.assertEqual(ran, [], "test_func() ran after the permission refused")
+
+    async def test_the_checks_run_in_the_order_listed(self) -> None:
+        await self.user.user_permissions.aadd(
+            await Permission.objects.aget(**user_perm_lookup("view"))
+        )
+        for mixins, expected in [
+            ((PermissionRequiredMixin, UserPassesTestMixin), ["perm", "test"]),
+            ((UserPassesTestMixin, PermissionRequiredMixin), ["test", "perm"]),
+        ]:
+            ran: list[str] = []
+
+            def has_permission(self: Any, ran: list[str] = ran) -> bool:
+                ran.append("perm")
+                return True
+
+            def test_func(self: Any, ran: list[str] = ran) -> bool:
+                ran.append("test")
+                return True
+
+            consumer = ws_consumer(
+                *mixins, has_permission=has_permission, test_func=test_func
+            )
+            with self.subTest([m.__name__ for m in mixins]):
+                communicator, (connected, _) = await self.open(consumer)
+                self.assertTrue(connected)
+                self.assertEqual(ran, expected)
+                await communicator.disconnect()
+
+    async def test_return_404_answers_a_page_404(self) -> None:
+        """The permission rule's NOT_FOUND is kept, as the view mixin keeps it."""
+        consumer = http_consumer(
+            PermissionRequiredMixin, permission_required=PERM, return_404=True
+        )
+        response = await self.get(consumer)
+        self.assertEqual(response["status"], 404)
+        anonymous = await self.get(consumer, [])
+        self.assertEqual(anonymous["status"], 302)
+
+    async def test_return_404_closes_a_socket_as_forbidden(self) -> None:
+        consumer = ws_consumer(
+            PermissionRequiredMixin, permission_required=PERM, return_404=True
+        )
+        communicator, (connected, code) = await self.open(consumer)
+        self.assertEqual((connected, code), (False, CLOSE_FORBIDDEN))
+        await communicator.wait()
