@@ -333,7 +333,9 @@ class PermissionRequiredMixin(rules.PermissionHooks, AccessMixin):
     return_404: bool = False
 
     async def check_access(self) -> bool:
-        return await self._apasses(rules.permission_rule) and await super().check_access()
+        return (
+            await self._apasses(rules.permission_rule) and await super().check_access()
+        )
 
 
 class UserPassesTestMixin(rules.PassesTestHooks, AccessMixin):
@@ -362,7 +364,9 @@ class SuperuserRequiredMixin(AccessMixin):
     """Verify that the current user is an active superuser."""
 
     async def check_access(self) -> bool:
-        return await self._apasses(rules.superuser_rule) and await super().check_access()
+        return (
+            await self._apasses(rules.superuser_rule) and await super().check_access()
+        )
 
 
 class StaffuserRequiredMixin(AccessMixin):

@@ -4,6 +4,7 @@
 ``_decisions`` the rules themselves. See docs/internals.rst.
 """
 
+from ..deprecation import renamed
 from ._decisions import (
     AnonymousRule,
     Denial,
@@ -69,3 +70,21 @@ __all__ = [
     "superuser_rule",
     "test_rule",
 ]
+
+#: The names 0.1 published, renamed so that none shadows a sibling module.
+__getattr__ = renamed(
+    __name__,
+    {
+        "Refusal": "Denial",
+        "refusal_for": "denial_for",
+        "login": "login_rule",
+        "permissions": "permission_rule",
+        "passes_test": "test_rule",
+        "groups": "group_rule",
+        "superuser": "superuser_rule",
+        "staffuser": "staff_rule",
+        "recent_login": "recent_login_rule",
+        "anonymous": "anonymous_rule",
+    },
+    globals(),
+)
