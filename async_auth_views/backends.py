@@ -39,8 +39,8 @@ from .groups import GROUP_NAMES
 from .hooks import is_async_callable, verdict
 
 if TYPE_CHECKING:
+    from ._types import UserType
     from .identity import Identity
-    from .resolver import UserType
 
 # user_can_authenticate() implementations known to do no I/O.
 _IN_LOOP = {

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from .resolver import UserType
+    from ._types import UserType
 
 #: The attribute that holds the loaded names on the user (kept by the identity cache).
 GROUP_NAMES = "_async_auth_group_names"

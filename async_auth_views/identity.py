@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache.backends.base import BaseCache
 
+    from ._types import UserType
     from .identity_redis import RedisReader
-    from .resolver import UserType
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from .identity import (
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
-    from .resolver import UserType
+    from ._types import UserType
 
 #: OPTIONS that name sync redis-py classes, which the asyncio client cannot use.
 _SYNC_ONLY_OPTIONS = ("pool_class", "parser_class")

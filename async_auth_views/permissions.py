@@ -26,7 +26,7 @@ from django.db.models.expressions import RawSQL
 from .hooks import is_async_callable, result, verdict
 
 if TYPE_CHECKING:
-    from .resolver import UserType
+    from ._types import UserType
 
 # ModelBackend's methods that decide has_perm(); a subclass that overrides none
 # of them answers from the user's permission cache once it is loaded.

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
+from ._types import UserType as UserType  # re-exported: the old path
 from .backends import confirmed_user, confirms_in_loop, refuse_async_hooks
 from .groups import load_group_names
 from .identity import (
@@ -35,16 +36,8 @@ from .permissions import load_permissions
 from .session_engines import load_with_expiry
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    from django.contrib.auth.models import _AnyUser
     from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache.backends.base import BaseCache
-
-    # The active user model or AnonymousUser, as django-stubs types request.user.
-    UserType: TypeAlias = _AnyUser
-else:
-    UserType = Any
 
 
 class _SessionOnly:
