@@ -40,7 +40,7 @@ from .resolver import arequest_user, request_session, settle_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
-    from .resolver import UserType
+    from ._types import UserType
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 #: Builds the rule's owner (a ``rules.owner_for()``) for the request's user.

@@ -44,7 +44,7 @@ from .conf import require_app  # noqa: E402
 if TYPE_CHECKING:
     from django.db.models import Model
 
-    from .resolver import UserType
+    from ._types import UserType
 
 
 def _grants(

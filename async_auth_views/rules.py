@@ -85,7 +85,7 @@ from .permissions import ahas_perms, has_perms, permission_list, required_permis
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
-    from .resolver import UserType
+    from ._types import UserType
 
 
 class Refusal(enum.Enum):

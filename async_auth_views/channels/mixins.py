@@ -32,10 +32,11 @@ from django.core.handlers.asgi import ASGIRequest
 from django.views import View
 
 from .. import rules
+from .._types import UserType
 from ..conf import require_setup
 from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
 from ..redirects import login_redirect
-from ..resolver import UserType, aresolve_user_until
+from ..resolver import aresolve_user_until
 from ..rules import Refusal
 from ..session_engines import seconds_left
 from .middleware import can_set_cookie
