@@ -26,7 +26,7 @@ class AsyncAuthViewsConfig(AppConfig):
         if importlib.util.find_spec("channels") is not None:
             # Makes the sockets react to changes, as the identity cache does.
             from .channels import revocation  # noqa: F401
-        if changes.wanted():
+        if conf.reacts_to_changes():
             changes.connect_receivers()
         setting_changed.connect(
             changes.connect_when_enabled, dispatch_uid=f"{__name__}.changes"

@@ -202,7 +202,7 @@ def _session_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> Non
     # An entry lives at most the identity timeout; only an expiry moved to
     # within it can fall before an entry's end. Sessions saved with two weeks
     # ahead (each request, with SESSION_SAVE_EVERY_REQUEST) send nothing.
-    horizon = timezone.now() + timedelta(seconds=identity.identity_timeout())
+    horizon = timezone.now() + timedelta(seconds=conf.identity_cache_timeout())
     if instance.expire_date < horizon:
         announce("session_changed", instance.session_key, using=using)
 
@@ -397,13 +397,6 @@ def _connect_rows(through: type[Model], uid: str) -> None:
     _connect_each(pre_save, _row_saving, through, uid + ".saving")
     _connect_each(post_save, _row_changed, through, uid + ".saved")
     _connect_each(post_delete, _row_changed, through, uid + ".deleted")
-
-
-def wanted() -> bool:
-    """Whether anything reacts to changes: the identity cache or a channel layer."""
-    if conf.raw(conf.IDENTITY_CACHE) is not None:
-        return True
-    return "default" in (getattr(settings, "CHANNEL_LAYERS", None) or {})
 
 
 def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:

@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT: int = conf.IDENTITY_CACHE_TIMEOUT.default
 _PREFIX = "async_auth_views.identity"
 #: The token every entry carries; replaced when any group or permission changes.
 EVERYONE = f"{_PREFIX}.everyone"
@@ -76,16 +75,6 @@ class Identity:
     expires_at: datetime.datetime | None = None
     #: Where the session's token is (named by the session key's hash).
     session_token_key: str = ""
-
-
-def identity_cache() -> BaseCache | None:
-    """The cache named by ``ASYNC_AUTH_IDENTITY_CACHE``, or None when it is unset."""
-    return conf.identity_cache()
-
-
-def identity_timeout() -> int:
-    """``ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT``: the longest an entry lives, in seconds."""
-    return conf.identity_cache_timeout()
 
 
 def is_in_process(cache: BaseCache) -> bool:
@@ -123,7 +112,7 @@ def _digest(session_key: str) -> str:
 def _session_token_timeout() -> int:
     # Longer than any entry stamped with it lives; once it expires, entries
     # that name it are misses, so it need not live forever (one per session).
-    return 2 * identity_timeout()
+    return 2 * conf.identity_cache_timeout()
 
 
 def _tokens(cache: BaseCache, keys: Sequence[str]) -> list[str] | None:
@@ -298,7 +287,7 @@ def remember(
         or not constant_time_compare(stamp.session_hash, user.get_session_auth_hash())
     ):
         return
-    timeout = identity_timeout()
+    timeout = conf.identity_cache_timeout()
     left = seconds_left(stamp.expires_at)
     if left is not None:
         timeout = min(timeout, int(left))
@@ -378,7 +367,7 @@ setting_changed.connect(_owe_another_cache_nothing, dispatch_uid=f"{__name__}.ow
 
 
 def _forget(keys: Sequence[str]) -> None:
-    cache = identity_cache()
+    cache = conf.identity_cache()
     if cache is None:
         return
     number = next(_invalidations)
@@ -484,17 +473,3 @@ def _session_user_pk(session: SessionBase) -> str | None:
         return user_pk_string(value)
     except ValidationError:
         return None
-
-
-def connect_receivers() -> None:
-    """Connect the receivers that invalidate entries; idempotent. See
-    ``async_auth_views.changes.connect_receivers()``."""
-    from .changes import connect_receivers as connect
-
-    connect()
-
-
-def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:
-    """``setting_changed`` receiver: connect the receivers once the cache is set."""
-    if setting == "ASYNC_AUTH_IDENTITY_CACHE" and value is not None:
-        connect_receivers()

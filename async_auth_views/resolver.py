@@ -20,13 +20,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
+from . import conf
 from ._types import UserType as UserType  # re-exported: the old path
 from .backends import confirmed_user, confirms_in_loop, refuse_async_hooks
 from .groups import load_group_names
 from .identity import (
     Identity,
     cached_identity,
-    identity_cache,
     is_in_process,
     remember,
     stamp,
@@ -163,7 +163,7 @@ def _resolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
     if not session_may_name_user(session):
         return AnonymousUser(), None
-    cache = identity_cache()
+    cache = conf.identity_cache()
     if cache is not None:
         entry = cached_identity(cache, session)
         if entry is not None:
@@ -175,7 +175,7 @@ async def _aresolve_until(session: SessionBase, options: _Options) -> Resolved:
     _mark_read(session)
     if not session_may_name_user(session):
         return AnonymousUser(), None
-    cache = identity_cache()
+    cache = conf.identity_cache()
     reader = None if cache is None else redis_reader(cache)
     if cache is not None and (reader is not None or is_in_process(cache)):
         if reader is None:

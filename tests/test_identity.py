@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, TestCase, override_settings
 from django.urls import path
 
-from async_auth_views import identity
+from async_auth_views import conf, identity
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from async_auth_views.resolver import resolve_user
 from async_auth_views.views import AsyncView
@@ -429,14 +429,14 @@ class SettingsTests(TestCase):
             override_settings(ASYNC_AUTH_IDENTITY_CACHE="nope"),
             self.assertRaisesMessage(ImproperlyConfigured, "'nope', which is not"),
         ):
-            identity.identity_cache()
+            conf.identity_cache()
 
     def test_not_a_string(self) -> None:
         with (
             override_settings(ASYNC_AUTH_IDENTITY_CACHE=1),
             self.assertRaisesMessage(ImproperlyConfigured, "must be the alias"),
         ):
-            identity.identity_cache()
+            conf.identity_cache()
 
     def test_bad_timeout(self) -> None:
         for value in (0, -5, 2.5, "60", True):
@@ -445,7 +445,7 @@ class SettingsTests(TestCase):
                 override_settings(ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT=value),
                 self.assertRaisesMessage(ImproperlyConfigured, "whole number"),
             ):
-                identity.identity_timeout()
+                conf.identity_cache_timeout()
 
     def test_unset_means_no_cache(self) -> None:
-        self.assertIsNone(identity.identity_cache())
+        self.assertIsNone(conf.identity_cache())
