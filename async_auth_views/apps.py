@@ -17,11 +17,11 @@ class AsyncAuthViewsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
-            changes,
             checks,  # noqa: F401  (registers the checks)
             conf,
             login_time,  # noqa: F401  (records when each session logs in)
         )
+        from .identity import _changes as changes
 
         if importlib.util.find_spec("channels") is not None:
             # Makes the sockets react to changes, as the identity cache does.

@@ -10,9 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from . import conf
+from .identity._engines import limits
 from .permission_names import check_permission_names
 from .permissions import unawaited_async_method
-from .session_engines import limits
 
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"

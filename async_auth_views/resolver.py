@@ -22,18 +22,18 @@ from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from . import conf
 from ._types import UserType as UserType  # re-exported: the old path
-from .backends import confirmed_user, confirms_in_loop, refuse_async_hooks
 from .groups import load_group_names
-from .identity import (
+from .identity._backends import confirmed_user, confirms_in_loop, refuse_async_hooks
+from .identity._cache import (
     Identity,
     cached_identity,
     is_in_process,
     remember,
     stamp,
 )
-from .identity_redis import Lookup, redis_reader
+from .identity._engines import load_with_expiry
+from .identity._redis import Lookup, redis_reader
 from .permissions import load_permissions
-from .session_engines import load_with_expiry
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase

@@ -40,7 +40,9 @@ from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import ForeignKey, ManyToManyField
 from django.utils import timezone
 
-from . import commits, conf, identity
+from .. import conf
+from . import _cache as identity
+from . import _commits as commits
 
 if TYPE_CHECKING:
     from django.db.models import Model

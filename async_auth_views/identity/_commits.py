@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import transaction
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("async_auth_views.commits")
 
 #: The connection attribute that marks its run of the callbacks as wrapped.
 _WRAPPED = "_async_auth_views_commit_hooks"

@@ -44,17 +44,17 @@ from django.core.signals import setting_changed
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from . import conf
-from .session_engines import load_with_expiry, seconds_left
+from .. import conf
+from ._engines import load_with_expiry, seconds_left
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache.backends.base import BaseCache
 
-    from ._types import UserType
-    from .identity_redis import RedisReader
+    from .._types import UserType
+    from ._redis import RedisReader
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("async_auth_views.identity")
 
 _PREFIX = "async_auth_views.identity"
 #: The token every entry carries; replaced when any group or permission changes.
@@ -427,8 +427,8 @@ def settled(cache: BaseCache) -> bool:
 
 
 def _redis_reader(cache: BaseCache) -> RedisReader | None:
-    # Imported here: identity_redis is built on this module.
-    from .identity_redis import redis_reader
+    # Imported here: identity._redis is built on this module.
+    from ._redis import redis_reader
 
     return redis_reader(cache)
 

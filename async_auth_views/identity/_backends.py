@@ -35,12 +35,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
-from .groups import GROUP_NAMES
-from .hooks import is_async_callable, verdict
+from ..groups import GROUP_NAMES
+from ..hooks import is_async_callable, verdict
 
 if TYPE_CHECKING:
-    from ._types import UserType
-    from .identity import Identity
+    from .._types import UserType
+    from ._cache import Identity
 
 # user_can_authenticate() implementations known to do no I/O.
 _IN_LOOP = {

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from .identity import (
+from ._cache import (
     EVERYONE,
     Identity,
     entry_token_pointer_key,
@@ -47,7 +47,7 @@ from .identity import (
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
-    from ._types import UserType
+    from .._types import UserType
 
 #: OPTIONS that name sync redis-py classes, which the asyncio client cannot use.
 _SYNC_ONLY_OPTIONS = ("pool_class", "parser_class")
