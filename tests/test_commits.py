@@ -29,6 +29,7 @@ from django.test import Client, TestCase, TransactionTestCase, override_settings
 
 from async_auth_views import changes, identity
 from async_auth_views.channels import CLOSE_FORBIDDEN, PermissionRequiredMixin
+from async_auth_views.identity import _changes
 from tests import test_changes
 from tests.channels.consumers import ws_consumer
 from tests.channels.support import ChannelsTestCase
@@ -72,11 +73,11 @@ class Recorder:
 @contextmanager
 def recording() -> Iterator[Recorder]:
     recorder = Recorder()
-    changes.react("tests.recorder", recorder)
+    _changes.react("tests.recorder", recorder)
     try:
         yield recorder
     finally:
-        changes._others.pop("tests.recorder", None)
+        _changes._others.pop("tests.recorder", None)
 
 
 class RecordedTestCase(TransactionTestCase):
@@ -145,8 +146,8 @@ class OrderTests(RecordedTestCase):
             def user_changed(self, user_pk: str) -> None:
                 raise ConnectionError("the layer is down")
 
-        changes.react("tests.failing", Failing())
-        self.addCleanup(changes._others.pop, "tests.failing", None)
+        _changes.react("tests.failing", Failing())
+        self.addCleanup(_changes._others.pop, "tests.failing", None)
         logged = self.assertLogs("async_auth_views.commits", "ERROR")
         with logged as logs, transaction.atomic():
             self.change_alice()

@@ -43,7 +43,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import AsyncClient, Client, TransactionTestCase, override_settings
 
-from async_auth_views import identity
+from async_auth_views.identity import _cache as identity
 from async_auth_views.identity_redis import redis_reader
 from devtools import servers
 from tests import test_changes as changes
