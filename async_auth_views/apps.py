@@ -19,16 +19,16 @@ class AsyncAuthViewsConfig(AppConfig):
         from . import (
             checks,  # noqa: F401  (registers the checks)
             conf,
+            identity,
             login_time,  # noqa: F401  (records when each session logs in)
         )
-        from .identity import _changes as changes
 
         if importlib.util.find_spec("channels") is not None:
             # Makes the sockets react to changes, as the identity cache does.
             from .channels import revocation  # noqa: F401
         if conf.reacts_to_changes():
-            changes.connect_receivers()
+            identity.connect_receivers()
         setting_changed.connect(
-            changes.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
+            identity.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
         )
         conf.app_ready()

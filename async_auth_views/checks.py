@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from . import conf
-from .identity._engines import limits
+from .identity import limits
 from .permission_names import check_permission_names
 from .permissions import unawaited_async_method
 

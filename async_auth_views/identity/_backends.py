@@ -40,7 +40,7 @@ from ..hooks import is_async_callable, verdict
 
 if TYPE_CHECKING:
     from .._types import UserType
-    from ._cache import Identity
+    from ._entries import Entry
 
 # user_can_authenticate() implementations known to do no I/O.
 _IN_LOOP = {
@@ -90,13 +90,13 @@ def confirms_in_loop(path: str) -> bool:
     return _keeps_model_get_user(cls) and cls.user_can_authenticate in _IN_LOOP  # type: ignore[attr-defined]
 
 
-def confirmed_user(entry: Identity) -> UserType | None:
+def confirmed_user(entry: Entry) -> UserType | None:
     """The user ``entry`` may serve, as the session's backend answers now; None
     when it refuses (or answers another user): then the hit is a miss.
 
     May query (a backend's own hook): call it from sync code, or in the event
     loop only when ``confirms_in_loop()``. The entry's backend is one of
-    ``AUTHENTICATION_BACKENDS`` (``identity.entry_user()`` checked it).
+    ``AUTHENTICATION_BACKENDS`` (``_entries.entry_user()`` checked it).
     """
     cls = _backend_class(entry.backend)
     backend: Any = cls()  # A new instance per use, as Django's load_backend().

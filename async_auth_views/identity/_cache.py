@@ -1,112 +1,105 @@
-"""An opt-in cache of who a session's user is, with the user's permissions.
+"""Reading, filling and invalidating the identity cache.
 
-Set ``ASYNC_AUTH_IDENTITY_CACHE`` to an alias of ``CACHES``. The resolver then
-keeps, per session key, the user the session names (the whole row, with its
-model permissions loaded) and the session hash it stored, so a request whose
-entry is still valid runs no SQL at all.
-
-An entry is only trusted while the *version tokens* it was stamped with are
-still the current ones: one token per session, deleted when the session ends
-(logout, its row deleted, its key cycled by a login); one per user, deleted
-whenever the user is saved or deleted or their groups or permissions change;
-and one for everybody, deleted whenever a group's or a permission's rows
-change. A missing token is created anew (random) by the next request, so a
-token once deleted never comes back. Tokens are read before the database is
-(the session's before the session, the user's before the user), so a change
-that races with filling an entry makes that entry stale at once; a token
-evicted from the cache makes every entry that names it a miss, never a hit.
-Invalidation only deletes, which a full store still does, and a deletion the
-store could not make is owed: this process makes it before it reads the cache
-again (see ``settled()``). An entry never outlives the time its session has
-left, where the session engine can tell it (see
-``async_auth_views.session_engines``). With a shared cache (Redis) all of this
-holds across processes; with ``LocMemCache``, only within the process. Which
-signals delete which token is decided in ``async_auth_views.changes``.
+Private to ``async_auth_views.identity``. An entry is served only while the
+version tokens it was stamped with are current; invalidation deletes tokens,
+and a deletion that failed is owed (``_owed``). The design, and why each
+read comes before which, is in docs/internals.rst ("The identity cache").
 """
 
 from __future__ import annotations
 
 import datetime
-import itertools
-import logging
 import secrets
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from hashlib import sha256
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.conf import settings
+from asgiref.sync import sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.signals import setting_changed
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from .. import conf
 from ._engines import load_with_expiry, seconds_left
+from ._entries import (
+    EVERYONE,
+    CacheRead,
+    Entry,
+    entry_token_keys,
+    entry_token_pointer_key,
+    entry_user,
+    logger,
+    session_entry_key,
+    session_token_key,
+    user_pk_string,
+    user_token_key,
+)
+from ._owed import owe, owes, pay, settled
+from ._redis import RedisReader, redis_reader
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache.backends.base import BaseCache
 
     from .._types import UserType
-    from ._redis import RedisReader
-
-logger = logging.getLogger("async_auth_views.identity")
-
-_PREFIX = "async_auth_views.identity"
-#: The token every entry carries; replaced when any group or permission changes.
-EVERYONE = f"{_PREFIX}.everyone"
 
 
-@dataclass(frozen=True)
-class Identity:
-    """One cache entry: the session's user and what it was checked against."""
+class _DjangoReader:
+    """Reads (and writes the entries of) the cache through Django's cache API,
+    in two round trips: the entry, then the tokens it names."""
 
-    user: Any
-    backend: str
-    session_hash: str
-    user_token: str
-    everyone_token: str
-    session_token: str = ""
-    #: When the session ends at the latest; None when its engine cannot tell.
-    expires_at: datetime.datetime | None = None
-    #: Where the session's token is (named by the session key's hash).
-    session_token_key: str = ""
+    def __init__(self, cache: BaseCache) -> None:
+        self.cache = cache
+        #: Reading is memory access only: safe in the event loop, no thread hop.
+        self.in_loop = isinstance(cache, (LocMemCache, DummyCache))
 
+    def read(self, session: SessionBase) -> CacheRead:
+        """The session's valid entry, or a miss. Never raises: a failing cache
+        is a miss, marked as failed."""
+        session_key = session.session_key
+        if not session_key or not settled(self.cache):
+            return CacheRead()
+        try:
+            entry = self.cache.get(session_entry_key(session_key))
+            if not isinstance(entry, Entry):
+                return CacheRead()
+            found = self.cache.get_many(entry_token_keys(entry))
+        except Exception:
+            logger.warning("The identity cache could not be read.", exc_info=True)
+            return CacheRead(failed=True)
+        return CacheRead(entry if entry_user(entry, found) is not None else None)
 
-def is_in_process(cache: BaseCache) -> bool:
-    """Whether reading ``cache`` is memory access only, safe inside the event loop."""
-    return isinstance(cache, (LocMemCache, DummyCache))
+    async def aread(self, session: SessionBase) -> CacheRead:
+        """See read(); in the event loop when ``in_loop``, else in a thread."""
+        if self.in_loop:
+            return self.read(session)
+        return await sync_to_async(self.read)(session)
 
-
-def session_entry_key(session_key: str) -> str:
-    # Hashed: a session key must not be readable by whoever can list the cache.
-    return f"{_PREFIX}.session.{_digest(session_key)}"
-
-
-def session_token_key(session_key: str) -> str:
-    return f"{_PREFIX}.session-token.{_digest(session_key)}"
-
-
-def entry_token_pointer_key(session_key: str) -> str:
-    """Where a Redis entry's user-token key is named, beside the entry, so that
-    a hit is read in one round trip (see ``async_auth_views.identity_redis``)."""
-    return f"{_PREFIX}.session-user-token.{_digest(session_key)}"
-
-
-def user_token_key(user_pk: Any) -> str:
-    """Where the token of the user whose primary key is ``user_pk`` (in any form
-    its field accepts, or a user instance) is."""
-    return (
-        f"{_PREFIX}.user.{settings.AUTH_USER_MODEL.lower()}.{user_pk_string(user_pk)}"
-    )
+    def write(self, session_key: str, entry: Entry, timeout: int) -> None:
+        """Store ``entry``; raises if the cache fails."""
+        self.cache.set(session_entry_key(session_key), entry, timeout)
 
 
-def _digest(session_key: str) -> str:
-    return sha256(session_key.encode()).hexdigest()
+def reader_for(cache: BaseCache) -> _DjangoReader | RedisReader:
+    """The one choice of how ``cache`` is read and written: in one round trip
+    (also from the event loop) for a Redis cache that allows it, else through
+    Django's cache API."""
+    return redis_reader(cache) or _DjangoReader(cache)
+
+
+def cached_entry(cache: BaseCache, session: SessionBase) -> CacheRead:
+    """The session's valid entry in ``cache``, or a miss. Never raises.
+
+    A cache that fails is a miss (the caller asks the database instead); so is
+    a cache this process owes a deletion it could not make yet.
+    """
+    return reader_for(cache).read(session)
+
+
+async def acached_entry(cache: BaseCache, session: SessionBase) -> CacheRead:
+    """See cached_entry(). No thread hop when ``reader_for(cache).in_loop``."""
+    return await reader_for(cache).aread(session)
 
 
 def _session_token_timeout() -> int:
@@ -135,73 +128,12 @@ def _tokens_creating(
     return tokens
 
 
-def cached_identity(cache: BaseCache, session: SessionBase) -> Identity | None:
-    """The session's valid entry in ``cache``, or None for a miss. Never raises.
-
-    A cache that fails is a miss: the caller asks the database instead; so is
-    a cache this process owes a deletion it could not make yet (see
-    ``settled()``). A Redis cache is read in one round trip
-    (``identity_redis``), judged alike.
-    """
-    session_key = session.session_key
-    if not session_key or not settled(cache):
-        return None
-    reader = _redis_reader(cache)
-    if reader is not None:
-        return reader.cached_identity(session)
-    try:
-        entry = cache.get(session_entry_key(session_key))
-        if not isinstance(entry, Identity):
-            return None
-        found = cache.get_many(entry_token_keys(entry))
-    except Exception:
-        logger.warning("The identity cache could not be read.", exc_info=True)
-        return None
-    return entry if entry_user(entry, found) is not None else None
-
-
-def entry_token_keys(entry: Identity) -> list[str]:
-    """The keys to read, after ``entry``, to know whether it may be served."""
-    return [entry_user_token_key(entry), EVERYONE, entry.session_token_key]
-
-
-def entry_user_token_key(entry: Identity) -> str:
-    """The key of the token of the user ``entry`` serves."""
-    return user_token_key(entry.user)
-
-
-def entry_user(entry: Identity, found: dict[str, Any]) -> UserType | None:
-    """The user of ``entry`` if it may be served, given the values ``found`` at
-    ``entry_token_keys(entry)`` (by key); None when it is stale. No I/O."""
-    keys = entry_token_keys(entry)
-    if not entry.session_token_key or any(key not in found for key in keys):
-        return None  # A missing token is a miss, never a match.
-    tokens = [found[key] for key in keys]
-    if tokens != [entry.user_token, entry.everyone_token, entry.session_token]:
-        return None
-    if entry.expires_at is not None and entry.expires_at <= timezone.now():
-        return None
-    if entry.backend not in settings.AUTHENTICATION_BACKENDS:
-        return None
-    if not constant_time_compare(
-        entry.session_hash, entry.user.get_session_auth_hash()
-    ):
-        return None
-    user: UserType = entry.user
-    return user
-
-
-def cached_user(cache: BaseCache, session: SessionBase) -> UserType | None:
-    """The session's user from ``cache``, or None for a miss. Never raises."""
-    entry = cached_identity(cache, session)
-    if entry is None:
-        return None
-    user: UserType = entry.user
-    return user
+def _new_token() -> str:
+    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
-class Stamp:
+class Snapshot:
     """What the session and the tokens said *before* the database was read."""
 
     session_key: str
@@ -214,18 +146,18 @@ class Stamp:
     expires_at: datetime.datetime | None = None
 
 
-def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
+def snapshot(cache: BaseCache, session: SessionBase) -> Snapshot | None:
     """Read the tokens and the session, in that order, creating missing tokens.
 
     The session's token (and everyone's) is read before the session is loaded,
     and the user's before the user is: a logout or a change that lands in
-    between deletes a token this stamp already holds. None when the session
+    between deletes a token this snapshot already holds. None when the session
     names no user, was loaded before (its data may predate the tokens), the
     cache fails, or this process owes it a deletion: then nothing is stored.
-    Call it before resolving the user, and pass it to ``remember()``.
+    Take it before resolving the user, and pass it to ``remember()``.
     """
     session_key = session.session_key
-    if not session_key or hasattr(session, "_session_cache") or _owed:
+    if not session_key or hasattr(session, "_session_cache") or owes():
         return None
     try:
         first = _tokens_creating(
@@ -256,7 +188,7 @@ def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
     if user_token is None:
         return None
     session_token, everyone_token = first
-    return Stamp(
+    return Snapshot(
         session_key,
         user_pk,
         backend,
@@ -269,7 +201,7 @@ def stamp(cache: BaseCache, session: SessionBase) -> Stamp | None:
 
 
 def remember(
-    cache: BaseCache, session: SessionBase, user: UserType, stamp: Stamp | None
+    cache: BaseCache, session: SessionBase, user: UserType, before: Snapshot | None
 ) -> None:
     """Store the user ``session`` resolved to, if it is safe to serve it again.
 
@@ -278,39 +210,50 @@ def remember(
     fallback, whose session Django renews) is stored, for no longer than the
     session has left; nothing while this process owes the cache a deletion.
     """
-    if stamp is None or not user.is_authenticated or _owed:
+    if before is None or not user.is_authenticated or owes():
         return
     if (
-        session.session_key != stamp.session_key
-        or session.get(HASH_SESSION_KEY) != stamp.session_hash
-        or _pk_string(user) != stamp.user_pk
-        or not constant_time_compare(stamp.session_hash, user.get_session_auth_hash())
+        session.session_key != before.session_key
+        or session.get(HASH_SESSION_KEY) != before.session_hash
+        or user_pk_string(user) != before.user_pk
+        or not constant_time_compare(before.session_hash, user.get_session_auth_hash())
     ):
         return
     timeout = conf.identity_cache_timeout()
-    left = seconds_left(stamp.expires_at)
+    left = seconds_left(before.expires_at)
     if left is not None:
         timeout = min(timeout, int(left))
     if timeout < 1:
         return
-    entry = Identity(
+    entry = Entry(
         user,
-        stamp.backend,
-        stamp.session_hash,
-        stamp.user_token,
-        stamp.everyone_token,
-        stamp.session_token,
-        stamp.expires_at,
-        session_token_key(stamp.session_key),
+        before.backend,
+        before.session_hash,
+        before.user_token,
+        before.everyone_token,
+        before.session_token,
+        before.expires_at,
+        session_token_key(before.session_key),
     )
     try:
-        reader = _redis_reader(cache)
-        if reader is None:
-            cache.set(session_entry_key(stamp.session_key), entry, timeout)
-        else:
-            reader.remember(stamp.session_key, entry, timeout)
+        reader_for(cache).write(before.session_key, entry, timeout)
     except Exception:
         logger.warning("The identity cache could not be written.", exc_info=True)
+
+
+def _session_user_pk(session: SessionBase) -> str | None:
+    """The user's key the session names, as ``user_pk_string()`` gives it; None
+    when it names none, or a value the user model's key field refuses (then
+    Django's ``get_user()`` decides, and nothing is stored)."""
+    from django.core.exceptions import ValidationError
+
+    value = session.get(SESSION_KEY)
+    if value is None:
+        return None
+    try:
+        return user_pk_string(value)
+    except ValidationError:
+        return None
 
 
 def forget_session(session_key: str) -> None:
@@ -339,45 +282,14 @@ def forget_everyone() -> None:
     _forget([EVERYONE])
 
 
-# Invalidation deletes, and writes nothing: a deletion is what a full store
-# still performs (Redis at maxmemory under noeviction refuses writes, not
-# DEL), and a token deleted is never seen again, as a token replaced is not.
-# A deletion that fails (the store is down, or slower than its timeout) is
-# owed: this process deletes it before it reads or fills the cache again,
-# and neither reads nor fills it until then.
-
-#: The keys whose deletion is owed, each with the number of the invalidation
-#: that last asked for it (a key asked for again meanwhile stays owed).
-_owed: dict[str, int] = {}
-#: Past this many owed keys (a long outage), everyone's token alone is owed:
-#: deleting it makes every entry a miss, whatever the keys owed said.
-MAX_OWED = 10_000
-_owed_lock = threading.Lock()
-_invalidations = itertools.count(1)
-
-
-def _owe_another_cache_nothing(setting: str, **kwargs: Any) -> None:
-    """``setting_changed`` receiver: what was owed, was owed to the cache before."""
-    if setting in ("CACHES", "ASYNC_AUTH_IDENTITY_CACHE"):
-        with _owed_lock:
-            _owed.clear()
-
-
-setting_changed.connect(_owe_another_cache_nothing, dispatch_uid=f"{__name__}.owed")
-
-
 def _forget(keys: Sequence[str]) -> None:
+    """Delete ``keys``, or owe their deletion when the cache fails."""
     cache = conf.identity_cache()
     if cache is None:
         return
-    number = next(_invalidations)
-    with _owed_lock:
-        _owed.update(dict.fromkeys(keys, number))
-        if len(_owed) > MAX_OWED:
-            _owed.clear()
-            _owed[EVERYONE] = number
+    owe(keys)
     try:
-        _pay(cache)
+        pay(cache)
     except Exception:
         logger.error(
             "The identity cache could not be invalidated: this process reads "
@@ -385,91 +297,3 @@ def _forget(keys: Sequence[str]) -> None:
             "up to ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT seconds.",
             exc_info=True,
         )
-
-
-def owed() -> dict[str, int]:
-    """The deletions this process owes the cache (a copy): each key, with the
-    number of the invalidation that last asked for it."""
-    with _owed_lock:
-        return dict(_owed)
-
-
-def paid(deleted: dict[str, int]) -> None:
-    """Record that the keys of ``deleted`` (an ``owed()``) were deleted."""
-    with _owed_lock:
-        for key, number in deleted.items():
-            if _owed.get(key) == number:
-                del _owed[key]
-
-
-def _pay(cache: BaseCache) -> None:
-    """Delete what is owed; raises if the cache fails."""
-    keys = owed()
-    if keys:
-        cache.delete_many(list(keys))
-        paid(keys)
-
-
-def settled(cache: BaseCache) -> bool:
-    """Whether this process owes ``cache`` no deletion, once it tried to pay
-    what it owes. Never raises: a cache that fails is logged."""
-    if not _owed:
-        return True
-    try:
-        _pay(cache)
-    except Exception:
-        logger.warning(
-            "The identity cache could not be invalidated: it is not read.",
-            exc_info=True,
-        )
-        return False
-    return True
-
-
-def _redis_reader(cache: BaseCache) -> RedisReader | None:
-    # Imported here: identity._redis is built on this module.
-    from ._redis import redis_reader
-
-    return redis_reader(cache)
-
-
-def _new_token() -> str:
-    return secrets.token_hex(8)
-
-
-def _pk_string(user: Any) -> str:
-    return user_pk_string(user)
-
-
-def user_pk_string(user: Any) -> str:
-    """The one string that names a user in tokens, entries and socket groups.
-
-    ``user`` is an instance of the user model, of a proxy, a multi-table child
-    or a parent of it, or a primary key in any form the user model's primary
-    key field accepts (a ``UUID``, its str in capitals or as bare hex, an int
-    or its str): each goes through the field's ``to_python()``, so every form
-    names the same user. Raises ``ValidationError`` for a value the field
-    refuses.
-    """
-    from django.contrib.auth import get_user_model
-    from django.db.models import Model
-
-    value = user.pk if isinstance(user, Model) else user
-    pk_field = get_user_model()._meta.pk
-    assert pk_field is not None
-    return str(pk_field.to_python(value))
-
-
-def _session_user_pk(session: SessionBase) -> str | None:
-    """The user's key the session names, as ``user_pk_string()`` gives it; None
-    when it names none, or a value the user model's key field refuses (then
-    Django's ``get_user()`` decides, and nothing is stored)."""
-    from django.core.exceptions import ValidationError
-
-    value = session.get(SESSION_KEY)
-    if value is None:
-        return None
-    try:
-        return user_pk_string(value)
-    except ValidationError:
-        return None

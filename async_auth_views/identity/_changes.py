@@ -1,30 +1,9 @@
 """Which change of identity or authorization each of Django's signals means, decided once.
 
-The identity cache and open sockets must react to exactly the same changes: a
-change one of them misses is a way back in. So the signals are read here, and
-only here, as five changes, each handed to both:
-
-- **a session ended**: ``logout()``/``alogout()``, a session row deleted (any
-  ``AbstractBaseSession`` model: a "sign out that device" page, the admin,
-  ``QuerySet.delete()``), or a login that replaced the session whose cookie the
-  browser sent (``flush()`` or ``cycle_key()`` in ``login()``, on every
-  engine);
-- **a session's expiry moved earlier**, to within the identity cache's
-  timeout (``set_expiry()`` and a save, on a session model);
-- **a user changed**: saved, or their groups or permissions changed;
-- **a user was deleted**;
-- **everyone changed**: a group or permission row, or a group's permissions.
-
-Senders are matched by model *kind*, not identity: a proxy, a multi-table
-child or a multi-table parent of the user model, of ``Group`` or of
-``Permission`` counts as that model, since Django sends their signals with
-the proxy or child as ``sender``.
-
-The cache reacts at once and again when the transaction commits (a request
-that read the old rows in between stamped its entry with the token the second
-write replaces). Sockets are closed at once when a session ended or a user was
-deleted, and re-check after the commit (after the cache, so that they read the
-new rows, not a stale entry) when a user or everyone changed.
+Private to ``async_auth_views.identity``. Five changes (a session ended, a
+session's expiry moved earlier, a user changed, a user was deleted, everyone
+changed) go to the identity cache and to every listener (the sockets), at
+once and again after the commit (docs/internals.rst, "Changes").
 """
 
 from __future__ import annotations
@@ -41,14 +20,15 @@ from django.db.models import ForeignKey, ManyToManyField
 from django.utils import timezone
 
 from .. import conf
-from . import _cache as identity
-from . import _commits as commits
+from ._cache import forget_everyone, forget_session, forget_user
+from ._commits import on_commit
+from ._entries import user_pk_string
 
 if TYPE_CHECKING:
     from django.db.models import Model
 
 
-class Reactions(Protocol):
+class Listener(Protocol):
     """What reacts to changes besides the identity cache (the sockets)."""
 
     def session_ended(self, session_key: str) -> None: ...
@@ -58,52 +38,52 @@ class Reactions(Protocol):
     def everyone_changed(self) -> None: ...
 
 
-class _Cache:
+class _CacheListener:
     """The identity cache's reactions."""
 
     def session_ended(self, session_key: str) -> None:
-        identity.forget_session(session_key)
+        forget_session(session_key)
 
     session_changed = session_ended
 
     def user_changed(self, user_pk: str) -> None:
-        identity.forget_user(user_pk)
+        forget_user(user_pk)
 
     user_deleted = user_changed
 
     def everyone_changed(self) -> None:
-        identity.forget_everyone()
+        forget_everyone()
 
 
-_CACHE = _Cache()
-_others: dict[str, Reactions] = {}
+_CACHE = _CacheListener()
+_listeners: dict[str, Listener] = {}
 # Changes after which sockets close at once: no row needs to be re-read.
 _AT_ONCE = ("session_ended", "user_deleted")
 
 
-def react(name: str, reactions: Reactions) -> None:
-    """Hand every change to ``reactions`` too (after the cache); idempotent by ``name``."""
-    _others[name] = reactions
+def subscribe(name: str, listener: Listener) -> None:
+    """Hand every change to ``listener`` too (after the cache); idempotent by ``name``."""
+    _listeners[name] = listener
 
 
-def announce(change: str, *args: str, using: str | None = None) -> None:
-    """Hand ``change`` (a ``Reactions`` method name) to the cache and the others."""
+def _notify(change: str, *args: str, using: str | None = None) -> None:
+    """Hand ``change`` (a ``Listener`` method name) to the cache and the listeners."""
     _call(_CACHE, change, args)
     if change in _AT_ONCE:
-        for reactions in list(_others.values()):
-            _call(reactions, change, args)
+        for listener in list(_listeners.values()):
+            _call(listener, change, args)
 
     def committed() -> None:
         _call(_CACHE, change, args)
         if change not in _AT_ONCE:
-            for reactions in list(_others.values()):
-                _call(reactions, change, args)
+            for listener in list(_listeners.values()):
+                _call(listener, change, args)
 
-    commits.on_commit(committed, using or DEFAULT_DB_ALIAS)
+    on_commit(committed, using or DEFAULT_DB_ALIAS)
 
 
-def _call(reactions: Any, change: str, args: tuple[str, ...]) -> None:
-    getattr(reactions, change)(*args)
+def _call(listener: Any, change: str, args: tuple[str, ...]) -> None:
+    getattr(listener, change)(*args)
 
 
 # After a change that sends no signal -----------------------------------------
@@ -123,13 +103,13 @@ def user_changed(user: Any, *, using: str | None = None) -> None:
     from django.db.models import Model
 
     user_model = get_user_model()
-    if isinstance(user, Model) and not _kin(type(user), user_model):
+    if isinstance(user, Model) and not _same_rows(type(user), user_model):
         raise TypeError(
             "user_changed() takes a user (an instance of "
             f"{user_model._meta.label}, a proxy or a child of it) or its primary "
             f"key, not a {type(user).__name__}."
         )
-    announce("user_changed", identity.user_pk_string(user), using=using)
+    _notify("user_changed", user_pk_string(user), using=using)
 
 
 def everyone_changed(*, using: str | None = None) -> None:
@@ -140,7 +120,7 @@ def everyone_changed(*, using: str | None = None) -> None:
     ``Group.permissions``, or raw SQL. Every entry is stale at once; every
     protected socket re-checks after the commit.
     """
-    announce("everyone_changed", using=using)
+    _notify("everyone_changed", using=using)
 
 
 def session_ended(session_key: str) -> None:
@@ -149,7 +129,7 @@ def session_ended(session_key: str) -> None:
     For an engine that sends no signal (``cache``, ``file``) when you end a
     session yourself, and for ``QuerySet.update()`` on session rows.
     """
-    announce("session_ended", session_key, using=_session_alias())
+    _notify("session_ended", session_key, using=_session_alias())
 
 
 # Receivers ------------------------------------------------------------------
@@ -167,7 +147,7 @@ def _logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
     # Sent before the session is flushed: its key is still there. Channels'
     # own logout(scope) sends no request, and has no key to give.
     for key in _keys_of(request):
-        announce("session_ended", key, using=_session_alias())
+        _notify("session_ended", key, using=_session_alias())
 
 
 def _logged_in(sender: Any, request: Any = None, **kwargs: Any) -> None:
@@ -176,7 +156,7 @@ def _logged_in(sender: Any, request: Any = None, **kwargs: Any) -> None:
     # this holds for every engine, with or without a delete signal.
     sent = _sent_key(request)
     if sent and sent != getattr(getattr(request, "session", None), "session_key", None):
-        announce("session_ended", sent, using=_session_alias())
+        _notify("session_ended", sent, using=_session_alias())
 
 
 def _sent_key(request: Any) -> str | None:
@@ -197,7 +177,7 @@ def _session_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> N
     # An expired row (clearsessions) ended at its expiry already: its entries
     # and sockets did not outlive it, and nothing is sent per row.
     if instance.expire_date > timezone.now():
-        announce("session_ended", instance.session_key, using=using)
+        _notify("session_ended", instance.session_key, using=using)
 
 
 def _session_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
@@ -206,16 +186,16 @@ def _session_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> Non
     # ahead (each request, with SESSION_SAVE_EVERY_REQUEST) send nothing.
     horizon = timezone.now() + timedelta(seconds=conf.identity_cache_timeout())
     if instance.expire_date < horizon:
-        announce("session_changed", instance.session_key, using=using)
+        _notify("session_changed", instance.session_key, using=using)
 
 
 def _user_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
-    announce("user_changed", identity.user_pk_string(instance), using=using)
+    _notify("user_changed", user_pk_string(instance), using=using)
 
 
 def _user_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     # The pk is read now: Django clears instance.pk after the signal.
-    announce("user_deleted", identity.user_pk_string(instance), using=using)
+    _notify("user_deleted", user_pk_string(instance), using=using)
 
 
 def _user_relations_changed(
@@ -230,11 +210,11 @@ def _user_relations_changed(
     if not action.startswith("post_") and action != "pre_clear":
         return
     if not reverse:
-        announce("user_changed", identity.user_pk_string(instance), using=using)
+        _notify("user_changed", user_pk_string(instance), using=using)
     elif pk_set is not None:  # group.user_set.add(...) names the users
         _users_changed(_user_fk(sender), pk_set, using)
     else:  # group.user_set.clear(): whoever they were
-        announce("everyone_changed", using=using)
+        _notify("everyone_changed", using=using)
 
 
 # The tables of user.groups and user.user_permissions, by concrete model: the
@@ -259,10 +239,10 @@ def _users_changed(
     """Announce the users the ``fk`` values name; everyone when they name users
     by another field than the primary key (``to_field``)."""
     if fk is None or not fk.target_field.primary_key:
-        announce("everyone_changed", using=using)
+        _notify("everyone_changed", using=using)
         return
     for value in values:
-        announce("user_changed", identity.user_pk_string(value), using=using)
+        _notify("user_changed", user_pk_string(value), using=using)
 
 
 def _row_saving(
@@ -293,7 +273,7 @@ def _row_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
     origin = kwargs.get("origin")
     if origin is not None:
         model = getattr(origin, "model", type(origin))  # a QuerySet or an instance
-        if any(_kin(model, of) for of in _announcing):
+        if any(_same_rows(model, of) for of in _announcing):
             return
     fk = _user_fk(sender)
     _users_changed(fk, [] if fk is None else [getattr(instance, fk.attname)], using)
@@ -302,10 +282,10 @@ def _row_changed(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
 def _everyone_changed(sender: Any, using: str, **kwargs: Any) -> None:
     action = kwargs.get("action")
     if action is None or action.startswith("post_") or action == "pre_clear":
-        announce("everyone_changed", using=using)
+        _notify("everyone_changed", using=using)
 
 
-def _kin(model: type[Model], of: type[Model]) -> bool:
+def _same_rows(model: type[Model], of: type[Model]) -> bool:
     """Whether ``model`` is ``of``, a proxy or multi-table child of it, or a
     multi-table parent of it: whether its rows are ``of``'s rows."""
     concrete = model._meta.concrete_model
@@ -317,7 +297,7 @@ def _connect_each(
     signal: Any, receiver: Callable[..., None], of: type[Model], uid: str
 ) -> None:
     for model in apps.get_models():
-        if _kin(model, of):
+        if _same_rows(model, of):
             signal.connect(
                 receiver, sender=model, dispatch_uid=f"{uid}.{model._meta.label}"
             )
@@ -405,14 +385,3 @@ def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:
     """``setting_changed`` receiver: connect once the cache or a layer is set."""
     if setting in (conf.IDENTITY_CACHE.name, "CHANNEL_LAYERS") and value:
         connect_receivers()
-
-
-__all__ = [
-    "Reactions",
-    "announce",
-    "connect_receivers",
-    "everyone_changed",
-    "react",
-    "session_ended",
-    "user_changed",
-]

@@ -1,53 +1,36 @@
-"""Identity-cache reads in one round trip, and on the event loop, for a cache in Redis.
+"""The identity cache in Redis: read in one round trip, from the event loop too.
 
-Django's cache API is synchronous, so reading an identity cache in Redis
-through it costs a thread hop per request, hit or miss, and two round trips
-(the entry, then the tokens it names). For a
-``django.core.cache.backends.redis.RedisCache`` this module reads the entry
-and its three tokens with one small Lua script instead: from the event loop
-with redis-py's asyncio client, and from a thread with Django's own client.
-The user's token is named by the entry, which the script cannot unpickle, so
-each entry is written together with a plain key beside it naming its user's
-token (``identity.entry_token_pointer_key()``); the script follows it. The
-pointer is only a route: what is read is judged in Python by ``identity.py``,
-which checks that the pointer names the token of the very user the entry
-serves, so a missing, stale or forged pointer is a miss, never a hit.
-
-Both clients use the cache's own ``make_key()`` (``KEY_PREFIX``, ``VERSION``,
-``KEY_FUNCTION``), its own serializer, its servers (reads go where Django's
-client sends them) and its ``OPTIONS``. Invalidation stays with Django's
-cache API; only a deletion this process owes (``identity.settled()``) is made
-from the event loop, on the server Django writes to, before the next read.
+Private to ``async_auth_views.identity``. A small Lua script reads an entry
+and its three tokens at once, with Django's client in a thread or redis-py's
+asyncio client in the loop; what it read is judged by ``_entries.entry_user()``
+(docs/internals.rst, "The identity cache in Redis").
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from ._cache import (
+from ._entries import (
     EVERYONE,
-    Identity,
+    CacheRead,
+    Entry,
     entry_token_pointer_key,
     entry_user,
     entry_user_token_key,
     logger,
-    owed,
-    paid,
     session_entry_key,
     session_token_key,
 )
+from ._owed import owed, paid, settled
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
-    from .._types import UserType
 
 #: OPTIONS that name sync redis-py classes, which the asyncio client cannot use.
 _SYNC_ONLY_OPTIONS = ("pool_class", "parser_class")
@@ -72,26 +55,6 @@ end
 return {entry, pointer, user_token, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4])}
 """
 _READ_ENTRY_SHA = hashlib.sha1(_READ_ENTRY.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """What reading the cache found: the user of a valid entry, or a miss."""
-
-    user: UserType | None
-    #: The cache could not be read (and that was logged): do not fill it now.
-    failed: bool = False
-    #: When the entry's session ends; None when its engine cannot tell.
-    expires_at: datetime.datetime | None = None
-    #: The valid entry found, whose backend still has to confirm it.
-    entry: Identity | None = None
-
-    @classmethod
-    def of(cls, entry: Identity | None) -> Lookup:
-        """The lookup that found ``entry`` (a valid one, or None)."""
-        if entry is None:
-            return cls(None)
-        return cls(entry.user, expires_at=entry.expires_at, entry=entry)
 
 
 class _LoopClients:
@@ -136,13 +99,17 @@ async def _loop_clients() -> _LoopClients:
 
 
 class RedisReader:
-    """Reads (and writes the entries of) an identity cache in Redis.
+    """Reads (and writes the entries of) an identity cache in Redis; see
+    ``_cache.reader_for()``.
 
     It uses ``RedisCache``'s private attributes (``_servers``, ``_options``,
     ``_class``, and its client's ``_serializer`` and read-server choice), the
     same in every Django this library supports, so that both clients read the
     same keys from the same server and decode them alike.
     """
+
+    #: Reading costs no thread hop: the asyncio client reads in the event loop.
+    in_loop = True
 
     def __init__(self, cache: RedisCache) -> None:
         self.cache = cache
@@ -180,13 +147,13 @@ class RedisReader:
             make_key(EVERYONE),
         ]
 
-    def _judged(self, session_key: str, reply: Any, encoder: Any) -> Identity | None:
+    def _judged(self, session_key: str, reply: Any, encoder: Any) -> Entry | None:
         """The entry the script read, if it may be served; None for a miss."""
         if reply is None:
             return None
         entry_value, pointer, user_token, session_token, everyone_token = reply
         entry = self._loads(entry_value)
-        if not isinstance(entry, Identity):
+        if not isinstance(entry, Entry):
             return None
         user_key = entry_user_token_key(entry)
         values = {
@@ -198,13 +165,14 @@ class RedisReader:
         found = {key: self._loads(v) for key, v in values.items() if v is not None}
         return entry if entry_user(entry, found) is not None else None
 
-    def cached_identity(self, session: SessionBase) -> Identity | None:
-        """See identity.cached_identity(): one round trip, with Django's client."""
+    def read(self, session: SessionBase) -> CacheRead:
+        """The session's valid entry, or a miss; one round trip, with Django's
+        client. Never raises: a failing cache is a miss, marked as failed."""
         from redis.exceptions import NoScriptError
 
         session_key = session.session_key
-        if not session_key:
-            return None
+        if not session_key or not settled(self.cache):
+            return CacheRead()
         keys = self._read_keys(session_key)
         try:
             client = self._django_client.get_client(None, write=False)
@@ -213,19 +181,18 @@ class RedisReader:
             except NoScriptError:  # A server that has not seen it (or restarted).
                 client.script_load(_READ_ENTRY)
                 reply = client.evalsha(_READ_ENTRY_SHA, len(keys), *keys)
-            return self._judged(session_key, reply, client.get_encoder())
+            return CacheRead(self._judged(session_key, reply, client.get_encoder()))
         except Exception:
             logger.warning("The identity cache could not be read.", exc_info=True)
-            return None
+            return CacheRead(failed=True)
 
-    async def acached_user(self, session: SessionBase) -> Lookup:
-        """See cached_identity(); with the asyncio client, on the event loop.
-        Never raises: a failing cache is a miss, marked as failed."""
+    async def aread(self, session: SessionBase) -> CacheRead:
+        """See read(); with the asyncio client, in the event loop."""
         from redis.exceptions import NoScriptError
 
         session_key = session.session_key
         if not session_key:
-            return Lookup(None)
+            return CacheRead()
         keys = self._read_keys(session_key)
         try:
             await self._apay()
@@ -238,11 +205,11 @@ class RedisReader:
             entry = self._judged(session_key, reply, client.get_encoder())
         except Exception:
             logger.warning("The identity cache could not be read.", exc_info=True)
-            return Lookup(None, failed=True)
-        return Lookup.of(entry)
+            return CacheRead(failed=True)
+        return CacheRead(entry)
 
     async def _apay(self) -> None:
-        """See identity.settled(): delete what this process owes, on the server
+        """See _owed.settled(): delete what this process owes, on the server
         Django writes to; raises if Redis fails (then nothing is read)."""
         keys = owed()
         if keys:
@@ -250,7 +217,7 @@ class RedisReader:
             await client.delete(*(self.cache.make_key(key) for key in keys))
             paid(keys)
 
-    def remember(self, session_key: str, entry: Identity, timeout: int) -> None:
+    def write(self, session_key: str, entry: Entry, timeout: int) -> None:
         """Write ``entry`` and its pointer, both or neither (``MULTI``), as
         Django's ``set()`` would write the entry alone. Raises if Redis fails."""
         make_key = self.cache.make_and_validate_key
