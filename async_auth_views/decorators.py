@@ -36,7 +36,7 @@ from .conf import require_app
 from .hooks import aresult, is_async_callable
 from .permission_names import DECORATOR_MARK
 from .redirects import login_redirect
-from .resolver import arequest_user, request_session, settle_user
+from .resolver import arequest_user, request_session, request_user
 from .rules import Refusal
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _guard(
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
                 require_app(view_func)
-                user = settle_user(request)
+                user = request_user(request)
                 checked = owner(user, request)
                 refusal = rule.check(checked, user)
                 if refusal is not None:

@@ -39,10 +39,10 @@ from .hooks import (
 from .redirects import login_redirect
 from .resolver import (
     UserType,
+    _require_user,
     arequest_user,
     request_session,
     request_user,
-    settle_user,
 )
 from .rules import Refusal
 
@@ -77,7 +77,7 @@ class AccessMixin(rules.AccessHooks, _Base):
             )
 
     def access_user(self) -> UserType:
-        return request_user(self.request)
+        return _require_user(self.request)
 
     def access_session(self) -> SessionBase:
         return request_session(self.request)
@@ -93,7 +93,7 @@ class AccessMixin(rules.AccessHooks, _Base):
 
     def _answer_to(self, refusal: Refusal | None) -> Refusal:
         if refusal is None:  # called by the view itself, as Django allows
-            refusal = rules.refusal_for(request_user(self.request))
+            refusal = rules.refusal_for(_require_user(self.request))
         return rules.answer(refusal, self.raise_exception)
 
     def _answer(self, refusal: Refusal, *values: Any) -> HttpResponseBase:
@@ -120,7 +120,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.
-        refusal = rule.check(self, settle_user(request))
+        refusal = rule.check(self, request_user(request))
         if refusal is not None:
             return self._refuse(refusal)
         return dispatch(request, *args, **kwargs)
