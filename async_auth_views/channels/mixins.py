@@ -35,10 +35,9 @@ from .. import rules
 from .._types import UserType
 from ..conf import require_setup
 from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
+from ..identity import aresolve_session, seconds_left
 from ..redirects import login_redirect
-from ..resolver import aresolve_user_until
 from ..rules import Refusal
-from ..session_engines import seconds_left
 from .middleware import can_set_cookie
 from .revocation import (
     CLOSE_FORBIDDEN,
@@ -367,11 +366,12 @@ class AccessMixin(rules.AccessHooks, _Base):
     async def _areload(self) -> None:
         """Re-resolve ``scope["user"]`` from the saved session; learn when it ends."""
         scope = cast(dict[str, Any], self.scope)
-        scope["user"], expires_at = await aresolve_user_until(
+        scope["user"], expires_at = await aresolve_session(
             saved_session(scope["session"]),
             can_set_cookie=can_set_cookie(scope),
             with_permissions=self.preload_permissions,
             with_groups=self.preload_groups,
+            with_expiry=True,
         )
         left = seconds_left(expires_at)
         # A session still valid past its stored expiry (a signed cookie's
