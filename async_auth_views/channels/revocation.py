@@ -38,8 +38,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from .. import conf
-from ..changes import react
-from ..identity import user_pk_string
+from ..identity import subscribe, user_pk_string
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -213,7 +212,7 @@ class _Sockets:
         revalidate_everyone()
 
 
-react("sockets", _Sockets())
+subscribe("sockets", _Sockets())
 
 #: Whether this process built a door of the Channels integration.
 _in_use = False
