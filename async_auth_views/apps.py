@@ -1,3 +1,5 @@
+"""The app: ``ready()`` registers the checks and connects the receivers."""
+
 import importlib.util
 
 from django.apps import AppConfig
@@ -32,3 +34,6 @@ class AsyncAuthViewsConfig(AppConfig):
             identity.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
         )
         conf.app_ready()
+
+
+__all__ = ["AsyncAuthViewsConfig"]

@@ -1,16 +1,8 @@
 """When *this session* logged in: written at login, read by the recent-login rule.
 
-``user.last_login`` belongs to the user, not to a session: a stale session
-(a stolen cookie) would become "recent" the moment the real user logs in on
-another device. So the time is recorded in the session itself, by a
-``user_logged_in`` receiver, as sudo-mode gates do. A session without it
-(logged in before this library recorded it, or by a path that bypasses
-Django's ``login()``, such as Channels' ``login()``, which sends no request)
-is not recent: the user logs in again.
-
-The receiver is connected when this module is imported, which the rule that
-reads the time does: a project that uses the rule records the time whether or
-not ``"async_auth_views"`` is in ``INSTALLED_APPS``.
+A ``user_logged_in`` receiver, connected when this module is imported, writes
+the time into the session (not ``user.last_login``, which belongs to the
+user); see docs/internals.rst, "Changes".
 """
 
 from __future__ import annotations

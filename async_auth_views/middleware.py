@@ -1,18 +1,8 @@
 """``request.user`` resolved before the view runs, with one await.
 
-Django's middleware makes ``request.user`` a lazy object that queries the
-database the first time it is read, from whatever code reads it, and keeps a
-second, separate cache for ``request.auser()``. In an async view that first
-read is often synchronous (a template, a context processor, a helper) and
-raises ``SynchronousOnlyOperation``. Here the async path resolves the user
-eagerly, so ``request.user`` is the concrete user and ``await request.auser()``
-returns that same object.
-
-Django's extension points keep working on both paths: ``request.user`` decides.
-What a subclass's ``process_request()`` or a later middleware (django-otp's
-``OTPMiddleware``) leaves there is what the view, the mixins and ``auser()``
-see, read off the event loop; a subclass's ``process_view()`` is never
-replaced by the default of the other path.
+``AuthenticationMiddleware`` (Django's, async-first: the user is resolved
+eagerly on the async path) and ``LoginRequiredMiddleware`` (with a native
+async ``process_view``); see docs/internals.rst, "Eager resolution".
 """
 
 from __future__ import annotations

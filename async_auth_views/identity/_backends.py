@@ -1,27 +1,8 @@
-"""What the session's backend decides beyond the user's row, asked again on an
-identity-cache hit, so that a hit gives the verdict Django's ``get_user()`` gives.
+"""What an identity-cache hit asks the session's backend, so that a hit gives the
+verdict Django's ``get_user()`` gives.
 
-Django's ``get_user()`` asks the backend the session names for the user on
-every request. ``ModelBackend.get_user()`` reads the row, then asks
-``user_can_authenticate()``, Django's hook for an account that expires or is
-locked out. An entry stands for the row: its tokens end it when the row
-changes. What the backend decides beyond the row no signal reports, so a hit
-asks it again:
-
-- a backend that keeps ``ModelBackend.get_user()``: ``user_can_authenticate()``
-  of the cached user. ``ModelBackend``'s own (and ``AllowAllUsersModelBackend``'s)
-  reads an attribute, and is asked in the event loop; an override may query,
-  and is asked in one thread hop;
-- a backend that overrides ``get_user()`` or ``aget_user()`` (or is no
-  ``ModelBackend``): what it decides is its own, so ``get_user()`` itself is
-  asked, in one thread hop, and the hit is served only when it answers the same
-  user, whose session hash the session holds.
-
-A hit the backend does not confirm is a miss: Django's ``get_user()`` decides,
-as it does without the cache (``AnonymousUser``, the session kept, for a
-refusal). A sync hook written ``async def`` is refused with a clear error:
-Django calls it without awaiting it, and its coroutine, which is true, would
-let the user in.
+Private to ``async_auth_views.identity``; see docs/internals.rst, "The
+identity cache".
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """What each of Django's session engines can tell about a session's end.
 
-The identity cache and open sockets must never outlive a session. How long a
-session has left, and whether its end is signalled, depends on where the
-engine keeps it: a ``db`` or ``cached_db`` session is a row with an
-``expire_date`` whose deletion sends ``post_delete``; a ``file`` session is a
-file whose age is its modification time; a ``cache`` or ``signed_cookies``
-session can say neither. This module says so once, for the resolver, the
-sockets and the system checks.
+Private to ``async_auth_views.identity`` (``session_engines`` is the old
+path); said once, for the resolver, the sockets and the system checks.
 """
 
 from __future__ import annotations
