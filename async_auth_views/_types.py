@@ -1,11 +1,24 @@
-"""Shared types and helpers that import nothing of ours (internal)."""
+"""Types and helpers shared across the package; imports nothing of ours.
+
+Private: a module at the bottom of the layers, so that the resolver, the
+identity cache, the permissions and the rules can name the user type and
+normalise names without importing each other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# UserType: added by the l-identity branch; the lead combines the two at merge.
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from django.contrib.auth.models import _AnyUser
+
+    # The active user model or AnonymousUser, as django-stubs types request.user.
+    UserType: TypeAlias = _AnyUser
+else:
+    UserType = Any
 
 
 def as_names(

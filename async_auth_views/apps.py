@@ -1,3 +1,5 @@
+"""The app: ``ready()`` registers the checks and connects the receivers."""
+
 import importlib.util
 
 from django.apps import AppConfig
@@ -17,18 +19,21 @@ class AsyncAuthViewsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
-            changes,
             checks,  # noqa: F401  (registers the checks)
             conf,
+            identity,
             login_time,  # noqa: F401  (records when each session logs in)
         )
 
         if importlib.util.find_spec("channels") is not None:
             # Makes the sockets react to changes, as the identity cache does.
             from .channels import revocation  # noqa: F401
-        if changes.wanted():
-            changes.connect_receivers()
+        if conf.reacts_to_changes():
+            identity.connect_receivers()
         setting_changed.connect(
-            changes.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
+            identity.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
         )
         conf.app_ready()
+
+
+__all__ = ["AsyncAuthViewsConfig"]

@@ -1,4 +1,4 @@
-"""System checks for a MIDDLEWARE setting that would break the library's guarantees."""
+"""The system checks: each setting, the session engine, the backends, permission names."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from . import conf
+from .identity import limits
 from .permission_names import check_permission_names
 from .permissions import unawaited_async_method
-from .session_engines import limits
 
 DJANGO_AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DJANGO_LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
@@ -201,3 +201,13 @@ def check_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 
 # W004: a permission_required naming a permission no installed model declares.
 checks.register(check_permission_names)
+
+
+__all__ = [
+    "check_backends",
+    "check_middleware",
+    "check_session_engine",
+    "check_session_middleware",
+    "check_settings",
+    "check_unknown_settings",
+]

@@ -164,6 +164,14 @@ def revalidate_interval() -> float | None:
     return interval
 
 
+def reacts_to_changes() -> bool:
+    """Whether anything reacts to changes of sessions and users: the identity
+    cache (``ASYNC_AUTH_IDENTITY_CACHE``) or a channel layer (``CHANNEL_LAYERS``)."""
+    if raw(IDENTITY_CACHE) is not None:
+        return True
+    return "default" in (getattr(settings, "CHANNEL_LAYERS", None) or {})
+
+
 def validate() -> None:
     """Raise ``ImproperlyConfigured`` for the first wrong setting; see ``SETTINGS``."""
     for setting in SETTINGS:
@@ -237,6 +245,7 @@ __all__ = [
     "identity_cache_timeout",
     "lazy_paths",
     "raw",
+    "reacts_to_changes",
     "read",
     "require_app",
     "require_setup",

@@ -21,11 +21,11 @@ from .conf import require_app
 from .groups import ain_any_group, in_any_group
 from .hooks import acall, aresult, call, is_async_callable
 from .permission_names import DECORATOR_MARK
-from .resolver import arequest_user, request_session, settle_user
+from .resolver import arequest_user, request_session, request_user
 from .rules import Denial
 
 if TYPE_CHECKING:
-    from .resolver import UserType
+    from ._types import UserType
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 #: A rule's decision for the request's user, sync and async: None grants.
@@ -82,7 +82,7 @@ def _guard(
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
                 require_app(view_func)
-                denial = check(settle_user(request), request)
+                denial = check(request_user(request), request)
                 if denial is not None:
                     return answers.response(request, answer(denial))
                 return view_func(request, *args, **kwargs)

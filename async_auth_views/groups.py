@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from .resolver import UserType
+    from ._types import UserType
 
 #: The attribute that holds the loaded names on the user (kept by the identity cache).
 GROUP_NAMES = "_async_auth_group_names"
@@ -79,3 +79,12 @@ async def ain_any_group(user: UserType, names: Iterable[str]) -> bool:
     if loaded is not None:
         return not loaded.isdisjoint(names)
     return await sync_to_async(in_any_group)(user, names)
+
+
+__all__ = [
+    "GROUP_NAMES",
+    "ain_any_group",
+    "in_any_group",
+    "load_group_names",
+    "loaded_group_names",
+]

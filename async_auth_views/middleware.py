@@ -1,18 +1,8 @@
 """``request.user`` resolved before the view runs, with one await.
 
-Django's middleware makes ``request.user`` a lazy object that queries the
-database the first time it is read, from whatever code reads it, and keeps a
-second, separate cache for ``request.auser()``. In an async view that first
-read is often synchronous (a template, a context processor, a helper) and
-raises ``SynchronousOnlyOperation``. Here the async path resolves the user
-eagerly, so ``request.user`` is the concrete user and ``await request.auser()``
-returns that same object.
-
-Django's extension points keep working on both paths: ``request.user`` decides.
-What a subclass's ``process_request()`` or a later middleware (django-otp's
-``OTPMiddleware``) leaves there is what the view, the mixins and ``auser()``
-see, read off the event loop; a subclass's ``process_view()`` is never
-replaced by the default of the other path.
+``AuthenticationMiddleware`` (Django's, async-first: the user is resolved
+eagerly on the async path) and ``LoginRequiredMiddleware`` (with a native
+async ``process_view``); see docs/internals.rst, "Eager resolution".
 """
 
 from __future__ import annotations
@@ -34,16 +24,15 @@ from django.urls import Resolver404, resolve
 
 from .conf import lazy_paths, require_setup
 from .hooks import acall, call, is_async_callable, is_overridden
+from .identity import aresolve_session, may_name_user
 from .redirects import login_redirect
 from .resolver import (
-    LazyUser,
-    UserType,
+    _check_user_set,
+    _require_user,
     arequest_user,
-    aresolve_user,
-    asettle_user,
     request_user,
-    session_may_name_user,
-    settle_user,
+    set_lazy_user,
+    set_user,
 )
 from .sessions import SessionMiddleware
 from .templates import renders_perms_in_event_loop
@@ -62,24 +51,6 @@ def _require_session(request: HttpRequest, middleware: object) -> None:
             "'django.contrib.auth.middleware.AuthenticationMiddleware'. Here "
             f"that is '{name}', which replaces it."
         )
-
-
-def _set_user(request: HttpRequest, user: UserType | LazyUser) -> None:
-    request.user = user  # type: ignore[assignment]
-    # Returns request.user as it is when awaited: whoever replaced or wrapped it
-    # since (a subclass, a later middleware) is what auser() returns too.
-    request.auser = partial(asettle_user, request)
-
-
-def _check_user_set(request: HttpRequest, middleware: object) -> None:
-    """After an overriding ``process_request()``: a user is set, and ``auser()`` with it."""
-    if not hasattr(request, "user"):
-        name = f"{type(middleware).__qualname__}.process_request()"
-        raise ImproperlyConfigured(
-            f"{name} set no request.user: call super().process_request(request)."
-        )
-    if not hasattr(request, "auser"):
-        request.auser = partial(asettle_user, request)
 
 
 def _bind_view_hook(middleware: Any, base: type) -> None:
@@ -176,7 +147,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         before the rest of the chain runs.
         """
         _require_session(request, self)
-        _set_user(request, LazyUser(request.session))
+        set_lazy_user(request)
 
     def process_view(
         self,
@@ -196,9 +167,9 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         if not self.resolves_eagerly(request):
             return
         if self.async_mode:
-            settle_user(request)
+            request_user(request)
         elif is_async_callable(view_func):
-            settle_user(request, **self._preload(request))
+            request_user(request, **self._preload(request))
 
     async def aprocess_view(
         self,
@@ -215,7 +186,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         in a thread, after every middleware has run and before the view.
         """
         if self.resolves_eagerly(request):
-            await asettle_user(request)
+            await arequest_user(request)
 
     def __call__(self, request: HttpRequest) -> Any:
         """Django's ``MiddlewareMixin.__call__``, running an ``async def`` override to completion."""
@@ -245,16 +216,17 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         """The async ``process_request()``: the user resolved before the view."""
         _require_session(request, self)
         if self.resolves_eagerly(request):
-            _set_user(
-                request, await aresolve_user(request.session, **self._preload(request))
+            resolution = await aresolve_session(
+                request.session, **self._preload(request)
             )
+            set_user(request, resolution.user)
         else:
-            _set_user(request, LazyUser(request.session))
+            set_lazy_user(request)
 
     def _preload(self, request: HttpRequest) -> dict[str, bool]:
         # Only a session that may name a user needs the view looked up.
         session = getattr(request, "session", None)
-        if session is None or not session_may_name_user(session):
+        if session is None or not may_name_user(session):
             return {}
         return self.preloads(request)
 
@@ -274,7 +246,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
             if response is None:
                 _check_user_set(request, self)
                 if eager:
-                    await asettle_user(request, **self._preload(request))
+                    await arequest_user(request, **self._preload(request))
             return response  # type: ignore[no-any-return]
         return await sync_to_async(self._process_request_settled)(request, eager)
 
@@ -285,7 +257,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
         if response is None:
             _check_user_set(request, self)
             if eager:
-                settle_user(request, **self._preload(request))
+                request_user(request, **self._preload(request))
         return response  # type: ignore[no-any-return]
 
 
@@ -313,7 +285,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         view_kwargs: dict[str, Any],
     ) -> HttpResponseBase | None:
         """Redirect an anonymous request to the login page, unless the view is public."""
-        if not _requires_login(view_func) or request_user(request).is_authenticated:
+        if not _requires_login(view_func) or _require_user(request).is_authenticated:
             return None
         response: HttpResponseBase = call(
             partial(self.handle_no_permission, request, view_func)

@@ -14,14 +14,14 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import classonlymethod
 
 from . import answers, rules
+from ._types import UserType
 from .conf import require_app
 from .hooks import acall, aresult, call, is_overridden
 from .resolver import (
-    UserType,
+    _require_user,
     arequest_user,
     request_session,
     request_user,
-    settle_user,
 )
 from .rules import Denial
 
@@ -56,7 +56,7 @@ class AccessMixin(rules.AccessHooks, _Base):
             )
 
     def access_user(self) -> UserType:
-        return request_user(self.request)
+        return _require_user(self.request)
 
     def access_session(self) -> SessionBase:
         return request_session(self.request)
@@ -68,7 +68,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         query the database; an ``async def`` one is awaited.
         """
         # Called by the view itself, as Django allows, nothing was denied yet.
-        denial = self._denial or rules.denial_for(request_user(self.request))
+        denial = self._denial or rules.denial_for(_require_user(self.request))
         return answers.response(self.request, answers.answer_for(self, denial))
 
     def _dispatch_checked(
@@ -84,7 +84,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.
-        denial = rule.check(self, settle_user(request))
+        denial = rule.check(self, request_user(request))
         if denial is not None:
             return self._deny(denial)
         return dispatch(request, *args, **kwargs)

@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 from .hooks import call, is_async_callable
 
 if TYPE_CHECKING:
-    from .resolver import UserType
+    from ._types import UserType
 
 # ModelBackend's methods that decide has_perm(); a subclass that overrides none
 # of them answers from the user's permission cache once it is loaded.

@@ -25,7 +25,7 @@ from .conf import require_app  # noqa: E402
 if TYPE_CHECKING:
     from django.db.models import Model
 
-    from .resolver import UserType
+    from ._types import UserType
 
 
 def _holds(permission: Any, user: UserType, perms: Any, obj: Any = None) -> bool:

@@ -1,7 +1,7 @@
 """The CPU one identity-cache hit costs, in one process, against a real ``redis-server``.
 
 Run from the repository root: ``python bench/identity_hit.py [--hits N] [--rounds R]``.
-One logged-in session's entry is filled, then ``aresolve_user()`` is called
+One logged-in session's entry is filled, then ``identity.aresolve_session()`` is called
 ``N`` times on the event loop, each with a fresh session object as a request
 would have. Printed per cache (``LocMemCache``, ``RedisCache``): CPU time per
 hit (``time.process_time()``, this process only: the server's is not counted),
@@ -41,7 +41,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
-from async_auth_views.resolver import aresolve_user  # noqa: E402
+from async_auth_views.identity import aresolve_session  # noqa: E402
 from devtools import servers  # noqa: E402
 
 
@@ -55,11 +55,11 @@ async def _hits(
 ) -> tuple[float, float, dict[str, float]]:
     """(CPU seconds, wall seconds, Redis commands per hit) for ``hits``
     resolutions of ``session_key``, after one that connects."""
-    await aresolve_user(SessionStore(session_key))
+    await aresolve_session(SessionStore(session_key))
     before = {} if server is None else _commands(server)
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(hits):
-        user = await aresolve_user(SessionStore(session_key))
+        user = (await aresolve_session(SessionStore(session_key))).user
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     after = {} if server is None else _commands(server)
     assert user.is_authenticated, "a hit must be alice"

@@ -34,9 +34,9 @@ from django.urls import path
 from django.utils import timezone
 from django.views import View
 
-from async_auth_views import changes, identity
+from async_auth_views import changes
+from async_auth_views.identity import _cache, _entries, resolve_session
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from async_auth_views.resolver import resolve_user
 from tests.backends import ExpiringBackend, LockoutBackend, SuspendingBackend, suspend
 from tests.channels import urls as channels_urls
 from tests.models import Lockout
@@ -107,7 +107,8 @@ def whoami(session_key: str, path: str = "/whoami/") -> tuple[int, str]:
 def cached(session_key: str) -> bool:
     """Whether the identity cache holds a valid entry for ``session_key``."""
     return (
-        identity.cached_user(caches["identity"], SessionStore(session_key)) is not None
+        _cache.cached_entry(caches["identity"], SessionStore(session_key)).user
+        is not None
     )
 
 
@@ -445,8 +446,8 @@ class PrimaryKeyFormTests(ChangeTestCase):
                 self.assert_refused(key)
 
     def test_the_token_of_every_form_is_the_same(self) -> None:
-        names = {identity.user_token_key(form) for form in pk_forms(self.bob)}
-        self.assertEqual(names, {identity.user_token_key(str(self.bob.pk))})
+        names = {_entries.user_token_key(form) for form in pk_forms(self.bob)}
+        self.assertEqual(names, {_entries.user_token_key(str(self.bob.pk))})
 
     def test_user_changed_refuses_an_instance_of_another_model(self) -> None:
         with self.assertRaisesMessage(TypeError, "not a Team"):
@@ -577,7 +578,7 @@ class SessionEndedWithoutLogoutTests(ChangeTestCase):
         session.save()
         self.assertFalse(cached(self.key))
         self.assertEqual(whoami(self.key), (200, str(self.alice.pk)))
-        entry = caches["identity"].get(identity.session_entry_key(self.key))
+        entry = caches["identity"].get(_entries.session_entry_key(self.key))
         self.assertLessEqual(entry.expires_at, timezone.now() + timedelta(seconds=60))
 
 
@@ -592,10 +593,10 @@ class TimeLeftTests(ChangeTestCase):
         expire = timezone.now() + timedelta(seconds=3)
         Session.objects.filter(session_key=key).update(expire_date=expire)
         self.assertEqual(whoami(key), (200, str(alice.pk)))
-        entry = caches["identity"].get(identity.session_entry_key(key))
+        entry = caches["identity"].get(_entries.session_entry_key(key))
         self.assertEqual(entry.expires_at, expire)
         timeout = caches["identity"]._expire_info[  # type: ignore[attr-defined]
-            caches["identity"].make_key(identity.session_entry_key(key))
+            caches["identity"].make_key(_entries.session_entry_key(key))
         ]
         self.assertLessEqual(timeout, expire.timestamp())
 
@@ -603,11 +604,11 @@ class TimeLeftTests(ChangeTestCase):
         # Even by a cache whose own expiry is late or coarse.
         alice = User.objects.create_user("alice")
         key = self.login(alice)
-        entry = caches["identity"].get(identity.session_entry_key(key))
+        entry = caches["identity"].get(_entries.session_entry_key(key))
         past = timezone.now() - timedelta(seconds=1)
         caches["identity"].set(
-            identity.session_entry_key(key),
-            identity.Identity(**{**entry.__dict__, "expires_at": past}),
+            _entries.session_entry_key(key),
+            _entries.Entry(**{**entry.__dict__, "expires_at": past}),
         )
         self.assertFalse(cached(key))
 
@@ -672,7 +673,7 @@ class RaceTests(TransactionTestCase):
     ) -> Any:
         """Resolve ``key`` as a request would, with ``change()`` made midway."""
         MIDWAY.append(change)
-        user = resolve_user(store(key))
+        user = resolve_session(store(key)).user
         self.assertEqual(MIDWAY, [], "the change never ran")
         return user
 

@@ -9,7 +9,7 @@ transaction rollbacks must still discard ours, as they discard any callback,
 and ``TestCase.captureOnCommitCallbacks()`` must still capture them.
 
 What runs after the commit is observed three ways: a recorder handed every
-change (``changes.react()``, as the sockets are), an entry filled from the
+change (``identity.subscribe()``, as the sockets are), an entry filled from the
 rows as they were before the change (by a request in another connection),
 and an open socket.
 """
@@ -27,8 +27,9 @@ from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 
-from async_auth_views import changes, identity
+from async_auth_views import changes
 from async_auth_views.channels import CLOSE_FORBIDDEN, PermissionRequiredMixin
+from async_auth_views.identity import _cache, _changes
 from tests import test_changes
 from tests.channels.consumers import ws_consumer
 from tests.channels.support import ChannelsTestCase
@@ -47,7 +48,7 @@ def project_callback() -> None:
 
 
 class Recorder:
-    """Handed every change, as the sockets are (``changes.react()``): the others'
+    """Handed every change, as the sockets are (``identity.subscribe()``): the others'
     reactions to a user or everyone changing run only after the commit."""
 
     def __init__(self) -> None:
@@ -72,11 +73,11 @@ class Recorder:
 @contextmanager
 def recording() -> Iterator[Recorder]:
     recorder = Recorder()
-    changes.react("tests.recorder", recorder)
+    _changes.subscribe("tests.recorder", recorder)
     try:
         yield recorder
     finally:
-        changes._others.pop("tests.recorder", None)
+        _changes._listeners.pop("tests.recorder", None)
 
 
 class RecordedTestCase(TransactionTestCase):
@@ -145,8 +146,8 @@ class OrderTests(RecordedTestCase):
             def user_changed(self, user_pk: str) -> None:
                 raise ConnectionError("the layer is down")
 
-        changes.react("tests.failing", Failing())
-        self.addCleanup(changes._others.pop, "tests.failing", None)
+        _changes.subscribe("tests.failing", Failing())
+        self.addCleanup(_changes._listeners.pop, "tests.failing", None)
         logged = self.assertLogs("async_auth_views.commits", "ERROR")
         with logged as logs, transaction.atomic():
             self.change_alice()
@@ -292,8 +293,8 @@ class IdentityCacheTests(TransactionTestCase):
         as the committed rows still say."""
         cache = caches["identity"]
         session = SessionStore(self.key)
-        stamp = identity.stamp(cache, session)
-        identity.remember(cache, session, self.before, stamp)
+        stamp = _cache.snapshot(cache, session)
+        _cache.remember(cache, session, self.before, stamp)
         self.assertTrue(test_changes.cached(self.key), "the entry was not filled")
 
     def test_a_raising_project_callback_registered_before_ours(self) -> None:

@@ -25,9 +25,9 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, TestCase, override_settings
 from django.urls import path
 
-from async_auth_views import identity
+from async_auth_views import conf
+from async_auth_views.identity import _cache, _entries, resolve_session
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from async_auth_views.resolver import resolve_user
 from async_auth_views.views import AsyncView
 from tests.backends import ExpiringBackend, LockoutBackend, SuspendingBackend
 from tests.measure import cost_of
@@ -107,7 +107,7 @@ class IdentityCacheTests(TestCase):
     def assert_cached(self) -> None:
         """The session's entry is valid: the next request is a hit."""
         session = self.client.session
-        self.assertIsNotNone(identity.cached_user(caches["identity"], session))
+        self.assertIsNotNone(_cache.cached_entry(caches["identity"], session).user)
 
     def assert_refused(self, status: int = 403, path: str = "/guarded/") -> None:
         self.assertEqual(self.get(path).response.status_code, status)
@@ -138,8 +138,8 @@ class IdentityCacheTests(TestCase):
         self.assert_served("alice")
         cache = caches["identity"]
         session = self.client.session
-        first = identity.cached_user(cache, session)
-        second = identity.cached_user(cache, session)
+        first = _cache.cached_entry(cache, session).user
+        second = _cache.cached_entry(cache, session).user
         self.assertEqual(first, self.alice)
         self.assertIsNot(first, second)
 
@@ -245,19 +245,21 @@ class IdentityCacheTests(TestCase):
         self.client.force_login(self.alice)
         cache = caches["identity"]
         session = self.client.session
-        before = identity.stamp(cache, session)  # read before the database ...
+        before = _cache.snapshot(cache, session)  # read before the database ...
         user = User.objects.get(pk=self.alice.pk)
         self.alice.user_permissions.remove(self.permission)  # ... changed meanwhile
-        identity.remember(cache, session, user, before)
-        self.assertIsNone(identity.cached_user(cache, session))
+        _cache.remember(cache, session, user, before)
+        self.assertIsNone(_cache.cached_entry(cache, session).user)
         self.assert_refused()
 
     def test_an_evicted_token_makes_a_miss_not_a_hit(self) -> None:
         self.client.force_login(self.alice)
         miss = self.assert_served("alice")
-        user_pk = identity.user_pk_string(self.alice)
-        caches["identity"].delete(identity.user_token_key(user_pk))
-        self.assertIsNone(identity.cached_user(caches["identity"], self.client.session))
+        user_pk = _entries.user_pk_string(self.alice)
+        caches["identity"].delete(_entries.user_token_key(user_pk))
+        self.assertIsNone(
+            _cache.cached_entry(caches["identity"], self.client.session).user
+        )
         self.assertEqual(len(self.assert_served("alice").sql), len(miss.sql))
 
     def test_secret_key_rotation_with_a_fallback_keeps_the_user(self) -> None:
@@ -282,9 +284,9 @@ class IdentityCacheTests(TestCase):
         old_secret = settings.SECRET_KEY
         with override_settings(SECRET_KEY="rotated", SECRET_KEY_FALLBACKS=[old_secret]):
             session = self.client.session
-            user = resolve_user(session, can_set_cookie=False)
+            user = resolve_session(session, can_set_cookie=False).user
             self.assertEqual(user, self.alice)
-            self.assertIsNone(identity.cached_user(caches["identity"], session))
+            self.assertIsNone(_cache.cached_entry(caches["identity"], session).user)
         with override_settings(SECRET_KEY="rotated", SECRET_KEY_FALLBACKS=[]):
             self.assert_served("anonymous", "/whoami/")
 
@@ -327,7 +329,7 @@ class IdentityCacheTests(TestCase):
     def test_a_session_naming_no_user_is_not_stamped(self) -> None:
         session = self.client.session
         session["something"] = "else"
-        self.assertIsNone(identity.stamp(caches["identity"], session))
+        self.assertIsNone(_cache.snapshot(caches["identity"], session))
         self.assertNotIn(SESSION_KEY, session)
 
 
@@ -364,7 +366,7 @@ class BackendAskedOnAHitTests(TestCase):
             client.force_login(user, backend=backend)
             cost_of(client, "get", "/whoami/")  # the miss fills the entry
             self.assertIsNotNone(
-                identity.cached_user(caches["identity"], client.session)
+                _cache.cached_entry(caches["identity"], client.session).user
             )
             cost = cost_of(client, "get", "/whoami/")
             self.assertEqual(cost.response.content.decode(), user.get_username())
@@ -429,14 +431,14 @@ class SettingsTests(TestCase):
             override_settings(ASYNC_AUTH_IDENTITY_CACHE="nope"),
             self.assertRaisesMessage(ImproperlyConfigured, "'nope', which is not"),
         ):
-            identity.identity_cache()
+            conf.identity_cache()
 
     def test_not_a_string(self) -> None:
         with (
             override_settings(ASYNC_AUTH_IDENTITY_CACHE=1),
             self.assertRaisesMessage(ImproperlyConfigured, "must be the alias"),
         ):
-            identity.identity_cache()
+            conf.identity_cache()
 
     def test_bad_timeout(self) -> None:
         for value in (0, -5, 2.5, "60", True):
@@ -445,7 +447,7 @@ class SettingsTests(TestCase):
                 override_settings(ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT=value),
                 self.assertRaisesMessage(ImproperlyConfigured, "whole number"),
             ):
-                identity.identity_timeout()
+                conf.identity_cache_timeout()
 
     def test_unset_means_no_cache(self) -> None:
-        self.assertIsNone(identity.identity_cache())
+        self.assertIsNone(conf.identity_cache())

@@ -38,7 +38,7 @@ from django.test import (
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from async_auth_views import identity
+from async_auth_views.identity import _cache, _entries
 from async_auth_views.identity_redis import redis_reader
 from devtools import servers
 from tests import test_changes as changes
@@ -217,9 +217,9 @@ class RedisIdentityCacheTests(TestCase):
             self.assertEqual(names[multi : multi + 4], ["MULTI", "SET", "SET", "EXEC"])
             cache = caches["identity"]
             key = self.client.session.session_key
-            pointer = cache.make_key(identity.entry_token_pointer_key(key))
-            entry = cache.make_key(identity.session_entry_key(key))
-            user_token = cache.make_key(identity.user_token_key(str(self.alice.pk)))
+            pointer = cache.make_key(_entries.entry_token_pointer_key(key))
+            entry = cache.make_key(_entries.session_entry_key(key))
+            user_token = cache.make_key(_entries.user_token_key(str(self.alice.pk)))
             self.assertEqual(self.redis.get(pointer), user_token.encode())
             self.assertLessEqual(self.redis.ttl(pointer), self.redis.ttl(entry))
             self.assertGreater(self.redis.ttl(pointer), 0)
@@ -230,7 +230,7 @@ class RedisIdentityCacheTests(TestCase):
             self.get()
             key = self.client.session.session_key
             cache = caches["identity"]
-            self.redis.delete(cache.make_key(identity.entry_token_pointer_key(key)))
+            self.redis.delete(cache.make_key(_entries.entry_token_pointer_key(key)))
             miss = self.get()
             self.assertEqual(miss.response.content, b"alice")
             self.assertEqual(len(miss.sql), 3)
@@ -244,11 +244,11 @@ class RedisIdentityCacheTests(TestCase):
             self.get()
             key = self.client.session.session_key
             cache = caches["identity"]
-            user_token = cache.make_key(identity.user_token_key(str(self.alice.pk)))
+            user_token = cache.make_key(_entries.user_token_key(str(self.alice.pk)))
             self.redis.set("copy-of-the-old-token", self.redis.get(user_token))
-            pointer = cache.make_key(identity.entry_token_pointer_key(key))
+            pointer = cache.make_key(_entries.entry_token_pointer_key(key))
             self.redis.set(pointer, "copy-of-the-old-token")
-            identity.forget_user(str(self.alice.pk))
+            _cache.forget_user(str(self.alice.pk))
             miss = self.get()
             self.assertEqual(miss.response.content, b"alice")
             self.assertEqual(len(miss.sql), 3)
@@ -336,7 +336,7 @@ class RedisIdentityCacheTests(TestCase):
         with self.settings(CACHES=self.caches_setting()):
             self.get()
             cache = caches["identity"]
-            self.redis.delete(cache.make_key("async_auth_views.identity.everyone"))
+            self.redis.delete(cache.make_key(_entries.EVERYONE))
             miss = self.get()
             self.assertEqual(miss.response.content, b"alice")
             self.assertIn("_resolve", miss.hops)
@@ -396,7 +396,7 @@ class RedisIdentityCacheTests(TestCase):
 
             async def read_twice() -> None:
                 for _ in range(2):
-                    await reader.acached_user(self.client.session)
+                    await reader.aread(self.client.session)
 
             asyncio.run(read_twice())
             self.assertEqual(len(self.redis.client_list()), len(before))
@@ -457,8 +457,8 @@ class RedisTimeLeftTests(OnRedis, changes.TimeLeftTests):
         server = redis.Redis.from_url(self.url)
         self.addCleanup(server.close)
         for name in (
-            identity.session_entry_key(key),
-            identity.entry_token_pointer_key(key),
+            _entries.session_entry_key(key),
+            _entries.entry_token_pointer_key(key),
         ):
             ttl = server.ttl(cache.make_key(name))  # -2: gone already, fine
             self.assertNotEqual(ttl, -1, f"{name} never expires")

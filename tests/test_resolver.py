@@ -25,16 +25,22 @@ from django.http import HttpRequest, HttpResponse
 from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from async_auth_views.resolver import (
-    arequest_user,
-    aresolve_user,
-    request_user,
-    resolve_user,
-    session_may_name_user,
-)
+from async_auth_views.identity import aresolve_session, resolve_session
+from async_auth_views.identity import may_name_user as session_may_name_user
+from async_auth_views.resolver import arequest_user, request_user
 from tests.measure import counting_hops
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def resolve_user(session, **options):
+    """The user of resolve_session(), as these tests compare users."""
+    return resolve_session(session, **options).user
+
+
+async def aresolve_user(session, **options):
+    """See resolve_user()."""
+    return (await aresolve_session(session, **options)).user
 
 
 def cost(func, *args):

@@ -28,12 +28,7 @@ from django.utils.module_loading import import_string
 
 from async_auth_views import session_engines as sessions
 from async_auth_views.checks import check_session_engine
-from async_auth_views.resolver import (
-    aresolve_user,
-    aresolve_user_until,
-    resolve_user,
-    resolve_user_until,
-)
+from async_auth_views.identity import aresolve_session, resolve_session
 from tests.test_changes import CACHES, IDENTITY, cached, whoami
 
 ENGINES = {
@@ -191,10 +186,12 @@ class EngineTests:
         key = self.log_in(Client())
         store = import_string(f"{self.engine}.SessionStore")
         resolutions = {
-            "resolve_user": resolve_user,
-            "resolve_user_until": lambda s: resolve_user_until(s)[0],
-            "aresolve_user": async_to_sync(aresolve_user),
-            "aresolve_user_until": lambda s: async_to_sync(aresolve_user_until)(s)[0],
+            "resolve_user": lambda s: resolve_session(s).user,
+            "resolve_user_until": lambda s: resolve_session(s, with_expiry=True)[0],
+            "aresolve_user": lambda s: async_to_sync(aresolve_session)(s).user,
+            "aresolve_user_until": lambda s: async_to_sync(aresolve_session)(
+                s, with_expiry=True
+            )[0],
         }
         for wrapper, wrap in WRAPPERS.items():
             with self.subTest(wrapper=wrapper, read="expiry"):

@@ -13,7 +13,7 @@ from channels.auth import AuthMiddleware as ChannelsAuthMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
 
 from ..conf import require_setup
-from ..resolver import aresolve_user
+from ..identity import aresolve_session
 from .revocation import integration_used
 
 if TYPE_CHECKING:
@@ -50,9 +50,10 @@ class AuthMiddleware(ChannelsAuthMiddleware):
 
     async def resolve_scope(self, scope: _ChannelScope) -> None:
         # The stubs type scope["user"] as Channels' lazy object; ours is concrete.
-        scope["user"] = await aresolve_user(  # type: ignore[typeddict-item]
+        resolution = await aresolve_session(
             scope["session"], can_set_cookie=can_set_cookie(scope)
         )
+        scope["user"] = resolution.user  # type: ignore[typeddict-item]
 
 
 def AuthMiddlewareStack(inner: Any) -> Any:

@@ -18,9 +18,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.views import View
 
 from .. import rules
+from .._types import UserType
 from ..conf import require_setup
 from ..hooks import acall, is_overridden
-from ..resolver import UserType
 from ..rules import Denial
 from ._http import aanswer
 from .revocation import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, integration_used

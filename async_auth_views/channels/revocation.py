@@ -22,8 +22,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from .. import conf
-from ..changes import react
-from ..identity import user_pk_string
+from ..identity import subscribe, user_pk_string
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -200,7 +199,7 @@ class _Sockets:
         revalidate_everyone()
 
 
-react("sockets", _Sockets())
+subscribe("sockets", _Sockets())
 
 #: Whether this process built AuthMiddleware or a protected consumer.
 _in_use = False

@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from ..resolver import UserType, aresolve_user_until
-from ..session_engines import seconds_left
+from .._types import UserType
+from ..identity import aresolve_session, seconds_left
 from .middleware import can_set_cookie
 from .revocation import (
     CLOSE_FORBIDDEN,
@@ -101,11 +101,12 @@ class SessionWatch:
         """Re-resolve ``scope["user"]`` from the saved session; learn when it ends."""
         consumer = self.consumer
         scope = cast(dict[str, Any], consumer.scope)
-        scope["user"], expires_at = await aresolve_user_until(
+        scope["user"], expires_at = await aresolve_session(
             saved_session(scope["session"]),
             can_set_cookie=can_set_cookie(scope),
             with_permissions=consumer.preload_permissions,
             with_groups=consumer.preload_groups,
+            with_expiry=True,
         )
         left = seconds_left(expires_at)
         # A session still valid past its stored expiry (a signed cookie's

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from django.contrib.sessions.backends.base import SessionBase
 
-    from ..resolver import UserType
+    from .._types import UserType
 
 
 class Denial(enum.Enum):

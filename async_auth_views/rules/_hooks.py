@@ -23,7 +23,7 @@ from ..permissions import ahas_perms, has_perms, undeclared
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
 
-    from ..resolver import UserType
+    from .._types import UserType
 
 #: Logs each denial of the permission rule (documented name: docs/mixins.rst).
 logger = logging.getLogger("async_auth_views.permission_names")

@@ -732,14 +732,16 @@ class HitRevocationTests(SocketTestCase):
     async def test_a_lockout_closes_the_socket_at_its_next_recheck(self) -> None:
         from django.core.cache import caches
 
-        from async_auth_views import identity
+        from async_auth_views.identity import _cache
 
         # Filled by a page first: the handshake and every re-check are hits.
         self.async_client.cookies = self.client.cookies
         response = await self.async_client.get("/whoami/")
         self.assertEqual(response.content.decode(), str(self.user.pk))
         session = await sync_to_async(lambda: self.client.session)()
-        entry = await sync_to_async(identity.cached_user)(caches["identity"], session)
+        entry = (
+            await sync_to_async(_cache.cached_entry)(caches["identity"], session)
+        ).user
         self.assertEqual(entry, self.user)
         communicator = await self.open_accepted()
         await Lockout.objects.acreate(username=self.user.get_username())

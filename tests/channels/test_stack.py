@@ -25,9 +25,9 @@ from django.core.cache import caches
 from django.test import AsyncClient, Client
 from django.utils.module_loading import import_string
 
-from async_auth_views import identity
 from async_auth_views import session_engines as engines
 from async_auth_views.channels import CLOSE_UNAUTHENTICATED, LoginRequiredMixin
+from async_auth_views.identity import _cache
 from tests.measure import counting_hops
 
 from .consumers import CONNECTED, PAGES, SOCKETS, app, say
@@ -89,7 +89,8 @@ class Project:
     def cached(self) -> bool:
         """Whether the identity cache holds a valid entry for alice's session."""
         return (
-            identity.cached_user(caches["identity"], self.store(self.key)) is not None
+            _cache.cached_entry(caches["identity"], self.store(self.key)).user
+            is not None
         )
 
     def fill(self) -> None:

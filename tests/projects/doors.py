@@ -89,7 +89,7 @@ def main() -> None:
     attempt("get_asgi_application", get_asgi_application)
     attempt("get_wsgi_application", get_wsgi_application)
 
-    from async_auth_views import changes, decorators, middleware, mixins, resolver
+    from async_auth_views import changes, decorators, identity, middleware, mixins
 
     for name in public(middleware):
         cls = getattr(middleware, name)
@@ -136,7 +136,7 @@ def main() -> None:
     # The identity cache, at its first use: the resolver, and a change announced.
     attempt(
         "resolve_user",
-        lambda: resolver.resolve_user(SessionStore("no-such-session-key-at-all")),
+        lambda: identity.resolve_session(SessionStore("no-such-session-key-at-all")),
     )
     attempt("changes.user_changed", lambda: changes.user_changed(1))
 

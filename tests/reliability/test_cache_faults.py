@@ -43,7 +43,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import AsyncClient, Client, TransactionTestCase, override_settings
 
-from async_auth_views import identity
+from async_auth_views.identity import _cache, _entries, _owed
 from async_auth_views.identity_redis import redis_reader
 from devtools import servers
 from tests import test_changes as changes
@@ -123,7 +123,7 @@ class RedisFaultTestCase(TransactionTestCase):
 
     def forget_entry(self) -> None:
         """Delete alice's entry: her next request is a miss that fills it."""
-        caches["identity"].delete(identity.session_entry_key(self.key))
+        caches["identity"].delete(_entries.session_entry_key(self.key))
 
     def assert_served(self, key: str) -> None:
         self.assertEqual(changes.whoami(key, "/guarded/"), (200, "alice"))
@@ -255,7 +255,7 @@ class FullRedisTests(FaultCases, RedisFaultTestCase):
         changes.MIDWAY.append(lambda: logout(self))
         with self.redis.full():
             self.assertEqual(
-                changes.resolve_user(changes.MidwaySessionStore(self.key)),
+                changes.resolve_session(changes.MidwaySessionStore(self.key)).user,
                 self.alice,
             )
             self.assertEqual(changes.MIDWAY, [], "the change never ran")
@@ -328,13 +328,13 @@ class FailoverRedisTests(FaultCases, RedisFaultTestCase):
         # Past MAX_OWED keys, what is owed collapses to everyone's token: one
         # deletion that makes every entry a miss, in bounded memory.
         with (
-            patch.object(identity, "MAX_OWED", 2),
+            patch.object(_owed, "MAX_OWED", 2),
             self.redis.paused("WRITE", seconds=3.0),
         ):
             refused = logout(self)  # three keys
-            self.assertEqual(list(identity.owed()), [identity.EVERYONE])
+            self.assertEqual(list(_owed.owed()), [_entries.EVERYONE])
         refused(self.key)
-        self.assertEqual(identity.owed(), {})
+        self.assertEqual(_owed.owed(), {})
 
 
 class ReadThroughDjangoFailoverRedisTests(FailoverRedisTests):
@@ -392,7 +392,8 @@ class RecoveryTests(RedisFaultTestCase):
         self.forget_entry()
         changes.MIDWAY.append(flush_then_logout)
         self.assertEqual(
-            changes.resolve_user(changes.MidwaySessionStore(self.key)), self.alice
+            changes.resolve_session(changes.MidwaySessionStore(self.key)).user,
+            self.alice,
         )
         self.assertEqual(changes.MIDWAY, [], "the change never ran")
         anonymous(self.key)
@@ -403,12 +404,12 @@ class MissingKeyTests(RedisFaultTestCase):
     deleted by an invalidation), is a miss on every read path."""
 
     def needed(self) -> dict[str, str]:
-        pointer = identity.entry_token_pointer_key(self.key)
+        pointer = _entries.entry_token_pointer_key(self.key)
         keys = {
-            "the session's token": identity.session_token_key(self.key),
-            "the user's token": identity.user_token_key(str(self.alice.pk)),
-            "everyone's token": identity.EVERYONE,
-            "the entry": identity.session_entry_key(self.key),
+            "the session's token": _entries.session_token_key(self.key),
+            "the user's token": _entries.user_token_key(str(self.alice.pk)),
+            "everyone's token": _entries.EVERYONE,
+            "the entry": _entries.session_entry_key(self.key),
         }
         if redis_reader(caches["identity"]) is not None:
             keys["the entry's pointer"] = pointer
@@ -418,13 +419,13 @@ class MissingKeyTests(RedisFaultTestCase):
         cache = caches["identity"]
         reader = redis_reader(cache)
         found = {
-            "Django's client": lambda: identity.cached_user(
-                cache, SessionStore(self.key)
+            "Django's client": lambda: (
+                _cache.cached_entry(cache, SessionStore(self.key)).user
             )
         }
         if reader is not None:
             found["the event loop's client"] = lambda: (
-                async_to_sync(reader.acached_user)(SessionStore(self.key)).user
+                async_to_sync(reader.aread)(SessionStore(self.key)).user
             )
         return found
 
@@ -507,7 +508,7 @@ class ReplicaTests(RedisFaultTestCase):
     def owe_a_deactivation(self) -> None:
         with self.redis.paused("WRITE", seconds=3.0):
             deactivate(self)
-        self.assertNotEqual(identity.owed(), {})
+        self.assertNotEqual(_owed.owed(), {})
 
     def test_an_owed_deletion_is_made_on_the_primary(self) -> None:
         for path in ("async", "sync"):
@@ -521,7 +522,7 @@ class ReplicaTests(RedisFaultTestCase):
                 client.cookies["sessionid"] = self.key
                 get = async_to_sync(client.get) if path == "async" else client.get
                 self.assertEqual(get("/whoami/").status_code, 200)
-                self.assertEqual(identity.owed(), {})
+                self.assertEqual(_owed.owed(), {})
                 with self.redis.admin() as primary:  # the replica's lag
                     self.assertEqual(primary.wait(1, 2000), 1)
                 anonymous(self.key)

@@ -1,27 +1,8 @@
-"""What the session's backend decides beyond the user's row, asked again on an
-identity-cache hit, so that a hit gives the verdict Django's ``get_user()`` gives.
+"""What an identity-cache hit asks the session's backend, so that a hit gives the
+verdict Django's ``get_user()`` gives.
 
-Django's ``get_user()`` asks the backend the session names for the user on
-every request. ``ModelBackend.get_user()`` reads the row, then asks
-``user_can_authenticate()``, Django's hook for an account that expires or is
-locked out. An entry stands for the row: its tokens end it when the row
-changes. What the backend decides beyond the row no signal reports, so a hit
-asks it again:
-
-- a backend that keeps ``ModelBackend.get_user()``: ``user_can_authenticate()``
-  of the cached user. ``ModelBackend``'s own (and ``AllowAllUsersModelBackend``'s)
-  reads an attribute, and is asked in the event loop; an override may query,
-  and is asked in one thread hop;
-- a backend that overrides ``get_user()`` or ``aget_user()`` (or is no
-  ``ModelBackend``): what it decides is its own, so ``get_user()`` itself is
-  asked, in one thread hop, and the hit is served only when it answers the same
-  user, whose session hash the session holds.
-
-A hit the backend does not confirm is a miss: Django's ``get_user()`` decides,
-as it does without the cache (``AnonymousUser``, the session kept, for a
-refusal). A sync hook written ``async def`` is refused with a clear error:
-Django calls it without awaiting it, and its coroutine, which is true, would
-let the user in.
+Private to ``async_auth_views.identity``; see docs/internals.rst, "The
+identity cache".
 """
 
 from __future__ import annotations
@@ -35,12 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
-from .groups import GROUP_NAMES
-from .hooks import call, is_async_callable
+from ..groups import GROUP_NAMES
+from ..hooks import call, is_async_callable
 
 if TYPE_CHECKING:
-    from .identity import Identity
-    from .resolver import UserType
+    from .._types import UserType
+    from ._entries import Entry
 
 # user_can_authenticate() implementations known to do no I/O.
 _IN_LOOP = {
@@ -90,13 +71,13 @@ def confirms_in_loop(path: str) -> bool:
     return _keeps_model_get_user(cls) and cls.user_can_authenticate in _IN_LOOP  # type: ignore[attr-defined]
 
 
-def confirmed_user(entry: Identity) -> UserType | None:
+def confirmed_user(entry: Entry) -> UserType | None:
     """The user ``entry`` may serve, as the session's backend answers now; None
     when it refuses (or answers another user): then the hit is a miss.
 
     May query (a backend's own hook): call it from sync code, or in the event
     loop only when ``confirms_in_loop()``. The entry's backend is one of
-    ``AUTHENTICATION_BACKENDS`` (``identity.entry_user()`` checked it).
+    ``AUTHENTICATION_BACKENDS`` (``_entries.entry_user()`` checked it).
     """
     cls = _backend_class(entry.backend)
     backend: Any = cls()  # A new instance per use, as Django's load_backend().

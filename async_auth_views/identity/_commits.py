@@ -1,19 +1,8 @@
 """Run our reactions once a transaction commits, whatever the project's callbacks do.
 
-Django runs a transaction's ``on_commit()`` callbacks in order, and one
-registered without ``robust=True`` that raises ends the run: every callback
-after it is dropped. A project callback registered earlier in the transaction
-(an audit task whose broker is down) would so drop the identity cache's second
-invalidation and the sockets' re-check. So ours are registered robust (they
-never drop the project's), and, once per connection, the run of the callbacks
-is wrapped: those of ours that were pending when it started and have not run
-when it ends (a callback raised) run then, before the error goes on.
-
-Ours are appended like any callback, with the savepoints open at the time, so
-a savepoint or transaction rollback discards them as it discards the
-project's, and ``TestCase.captureOnCommitCallbacks()`` captures them: an
-insertion ahead of the project's callbacks would shift the callbacks it
-counts from.
+Private to ``async_auth_views.identity``: ``on_commit()`` registers ours
+robust and makes sure they run even when a callback before them raises;
+see docs/internals.rst, "Changes". Logs as ``async_auth_views.commits``.
 """
 
 from __future__ import annotations
@@ -25,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("async_auth_views.commits")
 
 #: The connection attribute that marks its run of the callbacks as wrapped.
 _WRAPPED = "_async_auth_views_commit_hooks"
