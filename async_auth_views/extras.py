@@ -18,3 +18,6 @@ def require_extra(module: str, extra: str, needed_by: str) -> None:
             f'{extra} extra, pip install "async-auth-views[{extra}]".',
             name=module,
         ) from error
+
+
+__all__ = ["require_extra"]

@@ -27,3 +27,6 @@ def login_redirect(
     ):
         path = request.get_full_path()
     return redirect_to_login(path, resolved_login_url, redirect_field_name)
+
+
+__all__ = ["login_redirect"]
