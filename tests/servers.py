@@ -36,7 +36,11 @@ server's PID, waits, then mirakuru kills whatever is left of its process
 group. The server runs in its own session, so Ctrl+C in a terminal reaches
 only this process, which then stops the server in order; mirakuru kills
 what is still running at interpreter exit, and on Linux the server gets its
-stop signal when the thread that started it dies, even by SIGKILL.
+stop signal when the thread that started it dies, even by SIGKILL. The server
+starts with SIGINT and SIGTERM at their defaults, whatever this process
+inherited: a shell runs a background job with SIGINT ignored (as does a CI
+runner that starts the tests so), and a server that inherited that would
+never stop on SIGINT (PostgreSQL's stop signal).
 
 The PostgreSQL run of the test suite (tox's ``py312-dj61-postgres``) is::
 
@@ -171,23 +175,37 @@ class _Executor(TCPExecutor):
     @property
     def _popen_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super()._popen_kwargs
-        if sys.platform == "linux":
-            kwargs["preexec_fn"] = partial(
-                _start_session_dying_with_parent, self._stop_signal, os.getpid()
-            )
+        kwargs["preexec_fn"] = partial(
+            _start_session_dying_with_parent, self._stop_signal, os.getpid()
+        )
         return kwargs
 
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+#: The signals a child gets at their defaults, whatever this process inherited.
+RESET_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def default_signals() -> None:
+    """In a child, before exec: SIGINT and SIGTERM back to their defaults.
+
+    An ignored signal stays ignored across exec, and Python installs no
+    KeyboardInterrupt handler for a SIGINT it starts with ignored, so a child
+    of a background job would never stop on Ctrl+C's signal. Also a
+    ``preexec_fn`` for the tests' own children."""
+    for number in RESET_SIGNALS:
+        signal.signal(number, signal.SIG_DFL)
 
 
 def _start_session_dying_with_parent(stop_signal: int, parent: int) -> None:
-    """In the child, before exec: a new session (as mirakuru does), and the stop
-    signal when the parent dies. Runs after the switch of user, which would
-    clear the death signal."""
+    """In the child, before exec: default signal dispositions, a new session
+    (as mirakuru does), and on Linux the stop signal when the parent dies. Runs
+    after the switch of user, which would clear the death signal."""
+    default_signals()
     os.setsid()
-    assert _libc is not None
+    if _libc is None:
+        return
     _libc.prctl(_PR_SET_PDEATHSIG, stop_signal)
     if os.getppid() != parent:  # the parent died before prctl
         os.kill(os.getpid(), stop_signal)
