@@ -16,8 +16,8 @@ signal to their own PID. Nothing here imports the test settings or pytest:
                      settings="project.settings", env=env, ready_path="/ceiling/") as web:
             ...  # web.url, web.port, web.pid, web.log()
 
-- ``uvicorn(app, cwd=, settings=, ...)`` answers once ``ready_path`` gets any
-  HTTP answer; ``start(name, command, url=, ready=)`` serves any other command
+- ``uvicorn(app, cwd=, settings=, ...)`` and ``daphne(...)`` answer once
+  ``ready_path`` gets any HTTP answer; ``start(name, command, url=, ready=)`` serves any other command
   that takes its port (``bench/soak.py`` serves its own process so).
 - ``redis()``: ``redis-server`` saving nothing.
 - ``postgresql()``: ``initdb`` into a temporary folder (removed on stop), then
@@ -327,16 +327,50 @@ def uvicorn(
     options: Sequence[str] = (),
     port: int | None = None,
     log_path: Path | None = None,
-    python: str = sys.executable,
+    python: str | Path = sys.executable,
 ) -> Server:
     """``python -m uvicorn app *options`` from ``cwd``, with the Django settings
     module ``settings`` (this process's own is never passed on)."""
 
-    def command(port: int) -> list[str]:
+    def command(port: int) -> list[str | Path]:
         return [python, "-m", "uvicorn", app, *options, "--host", HOST, "--port", str(port)]  # fmt: skip
 
+    return _asgi_server("uvicorn", app, command, cwd, settings, env, ready_path, port, log_path)  # fmt: skip
+
+
+def daphne(
+    app: str,
+    *,
+    cwd: Path,
+    settings: str,
+    env: Mapping[str, str] | None = None,
+    ready_path: str = "/",
+    options: Sequence[str] = (),
+    port: int | None = None,
+    log_path: Path | None = None,
+    python: str | Path = sys.executable,
+) -> Server:
+    """``python -m daphne *options app``, as ``uvicorn()`` serves it."""
+
+    def command(port: int) -> list[str | Path]:
+        return [python, "-m", "daphne", *options, "-b", HOST, "-p", str(port), app]  # fmt: skip
+
+    return _asgi_server("daphne", app, command, cwd, settings, env, ready_path, port, log_path)  # fmt: skip
+
+
+def _asgi_server(
+    server: str,
+    app: str,
+    command: Command,
+    cwd: Path,
+    settings: str,
+    env: Mapping[str, str] | None,
+    ready_path: str,
+    port: int | None,
+    log_path: Path | None,
+) -> Server:
     return start(
-        f"uvicorn {app}",
+        f"{server} {app}",
         command,
         url=lambda port: f"http://{HOST}:{port}",
         ready=answers_http(ready_path),
