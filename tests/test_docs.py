@@ -92,10 +92,6 @@ KEPT = {"DATABASES", "ROOT_URLCONF", "WSGI_APPLICATION", "BASE_DIR", "SECRET_KEY
 IDLE = 6.5
 
 
-def blocks_of(*languages: str) -> list[Block]:
-    return [b for b in all_blocks() if b.language in languages]
-
-
 def marker(block: Block) -> tuple[str, str] | None:
     """The kind of ``block``'s marker and its argument."""
     if block.marker is None:
