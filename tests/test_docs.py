@@ -38,10 +38,10 @@ A block this cannot run says so in an RST comment on the line before it
 - ``.. test: raises ImproperlyConfigured`` -- running it raises that;
 - ``.. test: skip: <why>`` -- not run, for the reason given.
 
-A block of another language, a marker of another form, or a package a block
-imports that is not installed fails where ``ASYNC_AUTH_DOCS_ALL=1`` (tox's
-``compat`` environment, which installs every package the docs name); other
-environments skip the blocks whose packages they lack.
+A block of another language, or a marker of another form, fails. A package a
+block imports that is not installed fails where ``ASYNC_AUTH_DOCS_ALL=1``
+(tox's ``compat`` environment, which installs every package the docs name);
+other environments skip the blocks whose packages they lack.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ from django.urls import path
 from django.utils.module_loading import import_string
 
 import run
-from tests.docs import DOCS, Block, all_blocks, page_blocks
+from tests.docs import DOCS, Block, all_blocks, page_blocks, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = bool(os.environ.get("ASYNC_AUTH_DOCS_ALL"))
@@ -695,9 +695,7 @@ def run_block(block: Block, redis_url: str | None, superuser: Any) -> None:
             )
         return
     if block.language not in {"python", "diff"}:
-        if ALL:
-            pytest.fail(f"docs/{block.id}: a {block.language} block: teach tests/test_docs.py or mark it")  # fmt: skip
-        return
+        pytest.fail(f"docs/{block.id}: a {block.language or 'plain'} block: teach tests/test_docs.py or mark it")  # fmt: skip
     if found is not None and found[0] == "raises":
         error = run_page(block.page).outcomes[block.line].error
         assert type(error).__name__ == found[1], f"docs/{block.id} raised {error!r}"
@@ -706,3 +704,46 @@ def run_block(block: Block, redis_url: str | None, superuser: Any) -> None:
         exercise_settings(block, redis_url)
     else:
         exercise_code(block, superuser)
+
+
+PAGE = """Title
+=====
+
+Run this::
+
+    python3 run.py demo
+
+.. test: skip: a reason long enough
+.. code-block:: python
+   :caption: settings.py
+
+    X = 1
+
+    Y = 2
+
+- a list item
+
+  .. code-block:: console
+
+      $ pip install "async-auth-views[channels]"
+
+After.
+"""
+
+
+def test_blocks_are_found_with_their_markers_options_and_nesting() -> None:
+    found = parse("page.rst", PAGE)
+    assert [(b.line, b.language, b.marker, b.code) for b in found] == [
+        (4, "literal", None, "python3 run.py demo\n"),
+        (9, "python", "skip: a reason long enough", "X = 1\n\nY = 2\n"),
+        (18, "console", None, '$ pip install "async-auth-views[channels]"\n'),
+    ]
+
+
+def test_an_unquoted_extra_and_an_unknown_environment_are_reported() -> None:
+    assert command_problems('pip install "async-auth-views[channels]"') == []
+    assert command_problems("pip install async-auth-views[channels]")
+    assert command_problems('pip install "async-auth-views[nope]"')
+    assert command_problems("python3 run.py test -e py399")
+    assert command_problems("python3 run.py tests")
+    assert command_problems("python3 run.py test -e docs,lint") == []

@@ -1,4 +1,8 @@
-"""The models the docs' examples import, with the fields they use."""
+"""The models the docs' examples import, with the fields they use.
+
+They declare no permissions: the suite's own models have the same names
+(``tests.Article``), and its tests look permissions up by codename.
+"""
 
 from django.conf import settings
 from django.db import models
@@ -6,35 +10,41 @@ from django.db import models
 USER = settings.AUTH_USER_MODEL
 
 
-class Article(models.Model):
+class DocsModel(models.Model):
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+
+class Article(DocsModel):
     title = models.CharField(max_length=100)
     body = models.TextField(blank=True)
 
 
-class Book(models.Model):
+class Book(DocsModel):
     owner = models.ForeignKey(USER, on_delete=models.CASCADE)
     title = models.CharField(max_length=100)
 
-    class Meta:
+    class Meta(DocsModel.Meta):
         ordering = ("title",)  # views.rst's BookList paginates
 
 
-class Report(models.Model):
+class Report(DocsModel):
     title = models.CharField(max_length=100)
 
-    class Meta:
+    class Meta(DocsModel.Meta):
         ordering = ("title",)  # mixins.rst's Export lists
 
 
-class Draft(models.Model):
+class Draft(DocsModel):
     owner = models.ForeignKey(USER, on_delete=models.CASCADE)
 
 
-class Team(models.Model):
+class Team(DocsModel):
     name = models.CharField(max_length=100)
 
 
-class Membership(models.Model):
+class Membership(DocsModel):
     """A user's place in a team (mixins.rst) or a chat room (channels.rst)."""
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE)
