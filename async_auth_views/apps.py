@@ -5,7 +5,12 @@ from django.test.signals import setting_changed
 
 
 class AsyncAuthViewsConfig(AppConfig):
-    """Registers the system checks and the receivers that keep caches and sockets honest."""
+    """Registers the system checks and the receivers that keep caches and sockets honest.
+
+    Whatever the library needs registered is registered here, the only place
+    that runs in every process (servers, workers, management commands); every
+    door refuses to run in a process where it did not (``conf.require_app()``).
+    """
 
     name = "async_auth_views"
     verbose_name = "Async auth views"
@@ -14,6 +19,7 @@ class AsyncAuthViewsConfig(AppConfig):
         from . import (
             changes,
             checks,  # noqa: F401  (registers the checks)
+            conf,
         )
 
         if importlib.util.find_spec("channels") is not None:
@@ -24,3 +30,4 @@ class AsyncAuthViewsConfig(AppConfig):
         setting_changed.connect(
             changes.connect_when_enabled, dispatch_uid=f"{__name__}.changes"
         )
+        conf.app_ready()

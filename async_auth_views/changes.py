@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.utils import timezone
 
-from . import identity
+from . import conf, identity
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -303,14 +303,14 @@ def connect_receivers() -> None:
 
 def wanted() -> bool:
     """Whether anything reacts to changes: the identity cache or a channel layer."""
-    if getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE", None) is not None:
+    if conf.raw(conf.IDENTITY_CACHE) is not None:
         return True
     return "default" in (getattr(settings, "CHANNEL_LAYERS", None) or {})
 
 
 def connect_when_enabled(setting: str, value: Any, **kwargs: Any) -> None:
     """``setting_changed`` receiver: connect once the cache or a layer is set."""
-    if setting in ("ASYNC_AUTH_IDENTITY_CACHE", "CHANNEL_LAYERS") and value:
+    if setting in (conf.IDENTITY_CACHE.name, "CHANNEL_LAYERS") and value:
         connect_receivers()
 
 

@@ -9,8 +9,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import lazy_paths
-from .identity import identity_cache, identity_timeout
+from . import conf
 from .permissions import unawaited_async_method
 from .session_engines import limits
 
@@ -119,17 +118,34 @@ def check_session_middleware(
 
 @checks.register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Each ``ASYNC_AUTH_*`` setting with a wrong value, under its own ID."""
     errors: list[checks.CheckMessage] = []
-    for read, check_id in (
-        (lazy_paths, "async_auth_views.E004"),
-        (identity_cache, "async_auth_views.E005"),
-        (identity_timeout, "async_auth_views.E006"),
-    ):
+    for setting in conf.SETTINGS:
         try:
-            read()
+            conf.read(setting)
         except ImproperlyConfigured as exc:
-            errors.append(checks.Error(str(exc), id=check_id))
+            errors.append(checks.Error(str(exc), id=setting.check_id))
     return errors
+
+
+@checks.register()
+def check_unknown_settings(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Warn about an ``ASYNC_AUTH_*`` name that is no setting: a typo is ignored."""
+    everything = ", ".join(setting.name for setting in conf.SETTINGS)
+    return [
+        checks.Warning(
+            f"{name} is not a setting of async_auth_views: it is ignored.",
+            hint=(
+                f"Did you mean {meant}?"
+                if meant
+                else f"The settings of async_auth_views are {everything}."
+            ),
+            id="async_auth_views.W003",
+        )
+        for name, meant in conf.unknown()
+    ]
 
 
 @checks.register(checks.Tags.security)
@@ -137,7 +153,7 @@ def check_session_engine(
     app_configs: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """Warn when the identity cache is used with a session engine that limits it."""
-    if getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE", None) is None:
+    if conf.raw(conf.IDENTITY_CACHE) is None:
         return []
     engine = getattr(settings, "SESSION_ENGINE", "")
     found = limits(engine)

@@ -32,6 +32,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from . import rules
+from .conf import require_app
 from .hooks import aresult, is_async_callable
 from .redirects import login_redirect
 from .resolver import arequest_user, settle_user
@@ -86,6 +87,7 @@ def _guard(
             async def _view_wrapper(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
+                require_app(view_func)
                 user = await arequest_user(request)
                 checked = owner(user)
                 refusal = await rule.acheck(checked, user)
@@ -100,6 +102,7 @@ def _guard(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> Any:
                 # A lazy user is resolved here, so no async hook meets it in a loop.
+                require_app(view_func)
                 user = settle_user(request)
                 checked = owner(user)
                 refusal = rule.check(checked, user)

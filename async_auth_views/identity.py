@@ -32,13 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from . import conf
 from .session_engines import load_with_expiry, seconds_left
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 300
+DEFAULT_TIMEOUT: int = conf.IDENTITY_CACHE_TIMEOUT.default
 _PREFIX = "async_auth_views.identity"
 #: The token every entry carries; replaced when any group or permission changes.
 EVERYONE = f"{_PREFIX}.everyone"
@@ -74,32 +73,12 @@ class Identity:
 
 def identity_cache() -> BaseCache | None:
     """The cache named by ``ASYNC_AUTH_IDENTITY_CACHE``, or None when it is unset."""
-    alias = getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE", None)
-    if alias is None:
-        return None
-    if not isinstance(alias, str):
-        raise ImproperlyConfigured(
-            "ASYNC_AUTH_IDENTITY_CACHE must be the alias of a cache in CACHES (a "
-            f"str) or None, not {alias!r}."
-        )
-    try:
-        return caches[alias]
-    except InvalidCacheBackendError as exc:
-        raise ImproperlyConfigured(
-            f"ASYNC_AUTH_IDENTITY_CACHE is {alias!r}, which is not an alias in "
-            f"CACHES (which has {', '.join(map(repr, settings.CACHES))})."
-        ) from exc
+    return conf.identity_cache()
 
 
 def identity_timeout() -> int:
     """``ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT``: the longest an entry lives, in seconds."""
-    timeout = getattr(settings, "ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-        raise ImproperlyConfigured(
-            "ASYNC_AUTH_IDENTITY_CACHE_TIMEOUT must be a whole number of seconds, "
-            f"at least 1, not {timeout!r}."
-        )
-    return timeout
+    return conf.identity_cache_timeout()
 
 
 def is_in_process(cache: BaseCache) -> bool:

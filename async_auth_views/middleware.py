@@ -32,7 +32,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import Resolver404, resolve
 
-from .conf import lazy_paths
+from .conf import lazy_paths, require_setup
 from .hooks import acall_hook, call_hook, is_async_callable, is_overridden
 from .redirects import login_redirect
 from .resolver import (
@@ -114,6 +114,7 @@ class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
     """
 
     def __init__(self, get_response: GetResponse) -> None:
+        require_setup(self)
         super().__init__(get_response)
         self.lazy_paths = lazy_paths()
         _bind_view_hook(self, AuthenticationMiddleware)
@@ -287,6 +288,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     """
 
     def __init__(self, get_response: GetResponse) -> None:
+        require_setup(self)
         super().__init__(get_response)
         _bind_view_hook(self, LoginRequiredMiddleware)
 

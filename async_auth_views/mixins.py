@@ -18,6 +18,7 @@ in a check propagates, so the view is never served when a check fails.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedi
 from django.utils.decorators import classonlymethod
 
 from . import rules
+from .conf import require_app
 from .hooks import (
     acall_hook,
     acall_hooks_then,
@@ -53,6 +55,19 @@ class AccessMixin(rules.AccessHooks, _Base):
 
     #: Why the check being answered refused; None outside a refusal.
     _access_refusal: Refusal | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A consumer's class imported Channels: no consumer without it.
+        consumer = sys.modules.get("channels.consumer")
+        if consumer is not None and issubclass(cls, consumer.AsyncConsumer):
+            raise rules.wrong_door(
+                cls,
+                __name__,
+                "a Channels consumer",
+                "views",
+                "async_auth_views.channels",
+            )
 
     def access_user(self) -> UserType:
         return request_user(self.request)
@@ -91,6 +106,7 @@ class AccessMixin(rules.AccessHooks, _Base):
         **kwargs: Any,
     ) -> Any:
         """Dispatch when ``rule`` grants; on an async view, return the coroutine that does."""
+        require_app(self)
         if getattr(self, "view_is_async", False):
             return self._adispatch_checked(rule, dispatch, request, *args, **kwargs)
         # A lazy user is resolved here, so no async hook meets it in an event loop.

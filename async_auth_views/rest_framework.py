@@ -38,6 +38,7 @@ require_extra("rest_framework", "rest", __name__)
 from rest_framework import permissions as drf  # noqa: E402
 
 from . import rules  # noqa: E402
+from .conf import require_app  # noqa: E402
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -56,6 +57,7 @@ def _grants(
 
     Sync: DRF runs permission classes in sync code (adrf, in its thread).
     """
+    require_app(name)
     return rule.check(rules.owner_for(hooks, user, name, **attrs), user) is None
 
 

@@ -55,6 +55,7 @@ import datetime
 import enum
 from collections.abc import Iterable, Sequence
 from functools import partial
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -115,6 +116,22 @@ def answer(refusal: Refusal, raise_exception: bool) -> Refusal:
     if raise_exception and refusal is Refusal.LOGIN:
         return Refusal.FORBIDDEN
     return refusal
+
+
+def wrong_door(cls: type, door: str, kind: str, serves: str, right: str) -> TypeError:
+    """The error for a mixin of ``door`` (its public module, which protects
+    ``serves``) on ``cls``, a ``kind`` that the ``right`` door protects."""
+    mixin = next(b.__name__ for b in cls.__mro__ if b.__module__.startswith(door))
+    if hasattr(import_module(right), mixin):
+        fix = f"Use {right}.{mixin} instead."
+    else:
+        fix = (
+            f"{right} has no {mixin}: write its rule as a UserPassesTestMixin's "
+            "test_func()."
+        )
+    return TypeError(
+        f"{cls.__name__} is {kind}, but {mixin} from {door} protects {serves}. {fix}"
+    )
 
 
 # Hooks: the attributes and default hooks of each rule, Django's names.

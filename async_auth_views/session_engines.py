@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 
 DB = "django.contrib.sessions.backends.db"
 CACHED_DB = "django.contrib.sessions.backends.cached_db"
@@ -44,6 +45,23 @@ LIMITS: dict[str, tuple[str, ...]] = {
 }
 
 
+def concrete(session: SessionBase) -> SessionBase:
+    """The session store itself, out of the lazy objects it may be handed over in.
+
+    Channels' ``SessionMiddleware`` puts a ``LazyObject`` in ``scope["session"]``,
+    and a project's middleware may wrap ``request.session`` in a
+    ``SimpleLazyObject``. Reading through them works, but ``type()`` sees the
+    wrapper: any code that inspects a session's class asks this first.
+    """
+    found: Any = session
+    while issubclass(type(found), LazyObject):
+        if found._wrapped is empty:
+            found._setup()
+        found = found._wrapped
+    store: SessionBase = found
+    return store
+
+
 def expires_at(session: SessionBase) -> datetime.datetime | None:
     """When ``session`` ends at the latest, as its engine stores it; None when unknown.
 
@@ -54,6 +72,7 @@ def expires_at(session: SessionBase) -> datetime.datetime | None:
     from django.contrib.sessions.backends.db import SessionStore as DbStore
     from django.contrib.sessions.backends.file import SessionStore as FileStore
 
+    session = concrete(session)
     if isinstance(session, DbStore):
         if session.session_key is None:
             return timezone.now()
@@ -84,6 +103,7 @@ def load_with_expiry(session: SessionBase) -> datetime.datetime | None:
     """
     from django.contrib.sessions.backends.db import SessionStore as DbStore
 
+    session = concrete(session)
     store: Any = session
     cls: Any = type(session)
     if (
@@ -120,4 +140,11 @@ def limits(engine: str) -> tuple[str, ...]:
     return LIMITS.get(engine, ())
 
 
-__all__ = ["LIMITS", "expires_at", "limits", "load_with_expiry", "seconds_left"]
+__all__ = [
+    "LIMITS",
+    "concrete",
+    "expires_at",
+    "limits",
+    "load_with_expiry",
+    "seconds_left",
+]

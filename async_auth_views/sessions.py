@@ -12,6 +12,8 @@ in the thread hop in which ``AuthenticationMiddleware`` resolves the user).
 
 from __future__ import annotations
 
+from typing import Any
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.middleware import (
@@ -19,6 +21,7 @@ from django.contrib.sessions.middleware import (
 )
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from .conf import require_setup
 from .hooks import is_overridden
 
 
@@ -49,6 +52,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
     A subclass that overrides ``process_request()`` or ``process_response()``
     has the overridden method run in a thread, as Django would.
     """
+
+    def __init__(self, get_response: Any) -> None:
+        require_setup(self)
+        super().__init__(get_response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if is_overridden(self, "process_request", SessionMiddleware):

@@ -46,9 +46,9 @@ class Block:
     @property
     def path(self) -> str | None:
         """The file it shows, when its first line is a comment naming one
-        (``# chat/consumers.py``)."""
+        (``# chat/consumers.py``, or ``# chat/consumers.py, continued``)."""
         first = self.code.lstrip().split("\n", 1)[0]
-        found = re.fullmatch(r"#\s*([\w./-]+\.\w+)\s*", first)
+        found = re.fullmatch(r"#\s*([\w./-]+\.\w+)(?:, continued)?\s*", first)
         return found.group(1) if found else None
 
 

@@ -80,7 +80,8 @@ from tests.docs import DOCS, Block, all_blocks, page_blocks, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = bool(os.environ.get("ASYNC_AUTH_DOCS_ALL"))
-DOCS_REDIS = "redis://127.0.0.1:6379/0"
+#: The Redis the docs name, and its database number.
+DOCS_REDIS = re.compile(r"redis://127\.0\.0\.1:6379(/\d+)?")
 PACKAGE = "async-auth-views"
 SHELL = {"console", "sh", "bash", "shell", "literal"}
 #: The packages the docs' examples import that an environment may lack.
@@ -170,10 +171,11 @@ def settings_of(block: Block, redis_url: str | None) -> dict[str, Any]:
     the entries shown put in, in the order shown."""
     namespace = new_project_settings() if block.page != "getting-started.rst" else template_settings()  # fmt: skip
     code = block.code
-    if DOCS_REDIS in code:
+    if DOCS_REDIS.search(code):
         if redis_url is None:
             pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
-        code = code.replace(DOCS_REDIS, redis_url)
+        server = redis_url.rsplit("/", 1)[0]
+        code = DOCS_REDIS.sub(lambda found: server + (found.group(1) or ""), code)
     before = dict(namespace)
     exec(compile(code, f"docs/{block.id}", "exec"), namespace)
     for name in elided_lists(code):
@@ -700,10 +702,70 @@ def run_block(block: Block, redis_url: str | None, superuser: Any) -> None:
         error = run_page(block.page).outcomes[block.line].error
         assert type(error).__name__ == found[1], f"docs/{block.id} raised {error!r}"
         return
-    if is_settings(block):
+    if block.path and block.path.endswith(("settings.py", "models.py")):
+        check_project(block)
+    elif is_settings(block):
         exercise_settings(block, redis_url)
     else:
         exercise_code(block, superuser)
+
+
+# -- Pages that show a project's files ----------------------------------------
+
+PROJECTS: dict[str, str] = {}
+
+
+def check_project(block: Block) -> None:
+    """Settings and models shown as files (``# settings.py``,
+    ``# accounts/models.py``) name apps of their own: the page's files and
+    settings blocks, in order, make a project (``startproject mysite``'s, with
+    getting-started's settings), which is checked and migrated."""
+    if block.page not in PROJECTS:
+        PROJECTS[block.page] = build_and_check(block.page)
+    assert not PROJECTS[block.page], PROJECTS[block.page]
+
+
+def build_and_check(page: str) -> str:
+    """Build ``page``'s project in a temporary folder; what failed, or ''."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="docs-project-") as folder:
+        root = Path(folder)
+        files: dict[str, str] = {"mysite/urls.py": "urlpatterns = []\n"}
+        template = Path(django.__file__).parent / "conf/project_template/project_name/settings.py-tpl"  # fmt: skip
+        (first,) = [b for b in page_blocks("getting-started.rst") if is_settings(b)]
+        files["mysite/settings.py"] = (
+            template.read_text()
+            .replace("{{ project_name }}", "mysite")
+            .replace("{{ secret_key }}", "docs")
+            + "\n"
+            + first.code
+        )
+        for each in page_blocks(page):
+            if each.language == "python" and (each.path or is_settings(each)):
+                path = each.path or "settings.py"
+                where = path if "/" in path else f"mysite/{path}"
+                files[where] = files.get(where, "") + "\n" + each.code
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).parent.joinpath("__init__.py").touch()
+            (root / name).write_text(text)
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings", "PYTHONPATH": os.pathsep.join([folder, str(ROOT)])}  # fmt: skip
+        for command in (["check", "--fail-level", "WARNING"], ["makemigrations"], ["migrate"]):  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-m", "django", *command, "--verbosity", "1"],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if done.returncode:
+                return (
+                    f"docs/{page}: manage.py {command[0]}:\n{done.stdout}{done.stderr}"
+                )
+    return ""
 
 
 PAGE = """Title

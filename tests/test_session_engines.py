@@ -23,10 +23,17 @@ from django.core import checks
 from django.core.cache import caches
 from django.test import AsyncClient, Client, TestCase, override_settings
 from django.utils import timezone
+from django.utils.functional import LazyObject, SimpleLazyObject
 from django.utils.module_loading import import_string
 
 from async_auth_views import session_engines as sessions
 from async_auth_views.checks import check_session_engine
+from async_auth_views.resolver import (
+    aresolve_user,
+    aresolve_user_until,
+    resolve_user,
+    resolve_user_until,
+)
 from tests.test_changes import CACHES, IDENTITY, cached, whoami
 
 ENGINES = {
@@ -35,6 +42,28 @@ ENGINES = {
     "cache": sessions.CACHE,
     "file": sessions.FILE,
     "signed_cookies": sessions.SIGNED_COOKIES,
+}
+
+
+def _channels_lazy(store: SessionBase) -> Any:
+    """The session as Channels' ``SessionMiddleware`` puts it in the scope."""
+    lazy = LazyObject()
+    lazy._wrapped = store
+    return lazy
+
+
+def _evaluated(store: SessionBase) -> Any:
+    lazy = SimpleLazyObject(lambda: store)
+    lazy._setup()
+    return lazy
+
+
+#: The lazy objects a session may be handed over in.
+WRAPPERS = {
+    "channels_scope_session": _channels_lazy,
+    "simple_lazy_object": lambda store: SimpleLazyObject(lambda: store),
+    "evaluated_simple_lazy_object": _evaluated,
+    "lazy_in_lazy": lambda store: SimpleLazyObject(lambda: _channels_lazy(store)),
 }
 
 
@@ -154,6 +183,39 @@ class EngineTests:
             self.assertEqual(ids, [])
         with override_settings(ASYNC_AUTH_IDENTITY_CACHE=None):
             self.assertEqual(check_session_engine(), [])
+
+    def test_every_session_wrapper(self: Any) -> None:
+        """A session handed over inside a lazy object (Channels' scope["session"],
+        Django's ``SimpleLazyObject``) is read as the store it wraps: the same
+        user, the same expiry, with the identity cache off, missing and hit."""
+        key = self.log_in(Client())
+        store = import_string(f"{self.engine}.SessionStore")
+        resolutions = {
+            "resolve_user": resolve_user,
+            "resolve_user_until": lambda s: resolve_user_until(s)[0],
+            "aresolve_user": async_to_sync(aresolve_user),
+            "aresolve_user_until": lambda s: async_to_sync(aresolve_user_until)(s)[0],
+        }
+        for wrapper, wrap in WRAPPERS.items():
+            with self.subTest(wrapper=wrapper, read="expiry"):
+                self.assertEqual(
+                    sessions.expires_at(wrap(store(key))),
+                    sessions.expires_at(store(key)),
+                )
+                self.assertEqual(
+                    sessions.load_with_expiry(wrap(store(key))),
+                    sessions.load_with_expiry(store(key)),
+                )
+            for cache in ("off", "miss", "hit"):
+                for name, resolve in resolutions.items():
+                    with self.subTest(wrapper=wrapper, cache=cache, read=name):
+                        caches["identity"].clear()
+                        if cache == "hit":
+                            whoami(key)
+                        setting = None if cache == "off" else "identity"
+                        with override_settings(ASYNC_AUTH_IDENTITY_CACHE=setting):
+                            user = resolve(wrap(store(key)))
+                        self.assertEqual(user.pk, self.alice.pk)
 
 
 class DbEngineTests(EngineTests, TestCase):

@@ -1,9 +1,9 @@
 """Channels integration: the HTTP middleware's user resolution, consumer access
 mixins, and sockets closed when their session ends.
 
-Importing this package connects the revocation receivers; add
-``"async_auth_views"`` to ``INSTALLED_APPS`` so that they are connected in every
-process, including those that only serve HTTP.
+The revocation receivers are connected by the app, in every process,
+including those that only serve HTTP: without ``"async_auth_views"`` in
+``INSTALLED_APPS``, ``AuthMiddleware`` and the consumer mixins refuse to be built.
 """
 
 from ..extras import require_extra

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from channels.auth import AuthMiddleware as ChannelsAuthMiddleware
 from channels.sessions import CookieMiddleware, SessionMiddleware
 
+from ..conf import require_setup
 from ..resolver import aresolve_user
+from .revocation import integration_used
 
 if TYPE_CHECKING:
     from channels.consumer import _ChannelScope
@@ -32,6 +34,11 @@ class AuthMiddleware(ChannelsAuthMiddleware):
     ``scope["user"]`` is the concrete user (or ``AnonymousUser``), readable
     from sync and async code without a query.
     """
+
+    def __init__(self, inner: Any) -> None:
+        require_setup(self)
+        integration_used()
+        super().__init__(inner)
 
     def populate_scope(self, scope: _ChannelScope) -> None:
         if "session" not in scope:

@@ -1,12 +1,16 @@
 """``LoginRequiredMixin``, ``PermissionRequiredMixin`` and ``UserPassesTestMixin`` for consumers.
 
 The attributes and hooks are the view mixins' (``async_auth_views.mixins``), so
-one access policy reads the same on a view and on a consumer. On a WebSocket
-the check runs in ``websocket_connect``, before the handshake is accepted: a
-refused socket is closed unaccepted (the server answers HTTP 403) and the
-consumer's ``connect()`` never runs. On an ``AsyncHttpConsumer`` a refusal is
-the view mixins' answer: the login redirect, or 403. An accepted socket stays
-subject to its check: see ``async_auth_views.channels.revocation``.
+one access policy reads the same on a view and on a consumer. The check runs
+when the connection's first message (``websocket.connect``, ``http.request``)
+reaches ``dispatch()``, before any handler sees it, on every consumer base
+Channels offers, a raw ``AsyncConsumer`` included. And it is enforced at the
+ASGI ``send`` the consumer speaks through: no frame leaves before the check
+granted (a handshake accepted, a response started), nor after the socket was
+revoked, whatever code sends it. A refused socket is closed unaccepted (the
+server answers HTTP 403); an HTTP request gets the view mixins' answer: the
+login redirect, or 403. An accepted socket stays subject to its check: see
+``async_auth_views.channels.revocation``.
 
 Only async consumers are supported; a sync one is refused at class creation.
 """
@@ -14,8 +18,10 @@ Only async consumers are supported; a sync one is refused at class creation.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,8 +29,10 @@ from channels.consumer import AsyncConsumer, SyncConsumer
 from channels.exceptions import StopConsumer
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
+from django.views import View
 
 from .. import rules
+from ..conf import require_setup
 from ..hooks import acall_hook, acall_hooks_then, aresult, is_overridden, verdict
 from ..redirects import login_redirect
 from ..resolver import UserType, aresolve_user_until
@@ -36,6 +44,7 @@ from .revocation import (
     CLOSE_UNAUTHENTICATED,
     EVERYONE_GROUP,
     MIN_TICK,
+    integration_used,
     renew_interval,
     revalidate_interval,
     saved_session,
@@ -52,14 +61,34 @@ else:
 
 logger = logging.getLogger(__name__)
 
-# Methods through which a consumer serves; a base listed before the access
-# mixin that defines one would serve without the check.
-_GUARDED = ("dispatch", "websocket_connect", "http_request")
+# Methods through which every message reaches a consumer; a base listed before
+# the access mixin that defines one would serve without the check.
+_GUARDED = ("__call__", "dispatch")
+# The connection's first message: the check runs before a handler sees it.
+_OPENING = ("websocket.connect", "http.request")
 # Messages still handled after revocation: they end the consumer.
 _ENDING = ("websocket.disconnect", "http.disconnect")
 _REASONS = {CLOSE_UNAUTHENTICATED: "Session ended", CLOSE_FORBIDDEN: "Forbidden"}
 # Re-check this long after the session's expiry, so that the store sees it expired.
 _EXPIRY_MARGIN = 0.05
+# Groups being left by a consumer that was cancelled meanwhile, kept referenced.
+_leaving: set[asyncio.Task[None]] = set()
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _Gate(enum.Enum):
+    """What the consumer's ASGI ``send`` lets through."""
+
+    #: Nothing: the check has not granted yet.
+    UNCHECKED = "unchecked"
+    #: Everything: the check granted.
+    GRANTED = "granted"
+    #: The refusal's own answer, while ``handle_no_permission()`` gives it.
+    REFUSING = "refusing"
+    #: Nothing: access was refused, or revoked.
+    CLOSED = "closed"
+
 
 _HttpAnswer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
@@ -92,8 +121,11 @@ class AccessMixin(rules.AccessHooks, _Base):
     _auth_groups: tuple[str, ...] = ()
     _auth_checked_at: float | None = None
     _auth_revoked: bool = False
-    #: Answering a refusal: its own handshake or response may be sent.
-    _auth_refusing: bool = False
+    _auth_gate: _Gate = _Gate.UNCHECKED
+    #: The server's ``send``, behind the gate.
+    _auth_send: Send
+    #: A handshake accepted and not closed since.
+    _auth_open: bool = False
     #: When the session ends (``time.monotonic()``); None when its engine cannot tell.
     _auth_deadline: float | None = None
     _auth_timer: asyncio.Task[None] | None = None
@@ -101,23 +133,42 @@ class AccessMixin(rules.AccessHooks, _Base):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        mixin = next(b for b in cls.__mro__ if AccessMixin in b.__bases__).__name__
+        if issubclass(cls, View):
+            raise rules.wrong_door(
+                cls,
+                "async_auth_views.channels",
+                "a view",
+                "Channels consumers",
+                "async_auth_views.mixins",
+            )
+        mixin = next(b for b in cls.__mro__ if b.__module__ == __name__).__name__
         if issubclass(cls, SyncConsumer):
             raise ImproperlyConfigured(
                 f"{cls.__name__} is a sync consumer, which {mixin} cannot protect: "
                 "its check and revocation need the event loop. Base "
-                f"{cls.__name__} on AsyncWebsocketConsumer, AsyncJsonWebsocketConsumer "
-                "or AsyncHttpConsumer."
+                f"{cls.__name__} on AsyncConsumer, AsyncWebsocketConsumer, "
+                "AsyncJsonWebsocketConsumer or AsyncHttpConsumer."
             )
         mro = cls.__mro__
         for base in mro[1 : mro.index(AccessMixin)]:
             overrides = [name for name in _GUARDED if name in vars(base)]
             if overrides and not issubclass(base, AccessMixin):
+                listed = next(
+                    (b for b in cls.__bases__ if issubclass(b, base)), base
+                ).__name__
                 raise ImproperlyConfigured(
-                    f"{cls.__name__} lists {base.__name__} before {mixin}, so "
+                    f"{cls.__name__} lists {listed} before {mixin}, so "
                     f"{base.__name__}.{overrides[0]}() would serve without the "
                     f"access check. Put {mixin} first in {cls.__name__}'s bases."
                 )
+
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> Any:
+        """Channels' ASGI application for the consumer, once the library is set up."""
+        require_setup(cls)
+        integration_used()
+        parent: Any = super()
+        return parent.as_asgi(**initkwargs)
 
     def access_user(self) -> UserType:
         return self._user()
@@ -147,24 +198,28 @@ class AccessMixin(rules.AccessHooks, _Base):
         An unaccepted socket is closed with ``CLOSE_UNAUTHENTICATED`` for an
         anonymous user and ``CLOSE_FORBIDDEN`` otherwise; an HTTP request gets
         the view mixins' answer. It may be overridden as ``def`` (run in a
-        thread) or ``async def``.
+        thread) or ``async def``; a socket it accepts is closed after it.
         """
-        refusal = rules.refusal_for(self._user())
-        consumer: Any = self
         if self.scope["type"] == "websocket":
-            code = (
-                CLOSE_UNAUTHENTICATED if refusal is Refusal.LOGIN else CLOSE_FORBIDDEN
-            )
-            await consumer.close(code=code)
+            await self._agate({"type": "websocket.close", "code": self._close_code()})
             return
-        refusal = rules.answer(refusal, self.raise_exception)
+        refusal = rules.answer(rules.refusal_for(self._user()), self.raise_exception)
         status, body, headers = await acall_hooks_then(
             self,
             rules.AccessHooks,
             rules.ANSWER_HOOKS[refusal],
             lambda *values: self._http_answer(refusal, *values),
         )
-        await consumer.send_response(status, body, headers=headers)
+        await self._agate(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
+        await self._agate({"type": "http.response.body", "body": body})
+
+    def _close_code(self) -> int:
+        """The close code of a refused socket: 4401 for an anonymous user, else 4403."""
+        if rules.refusal_for(self._user()) is Refusal.LOGIN:
+            return CLOSE_UNAUTHENTICATED
+        return CLOSE_FORBIDDEN
 
     def _http_answer(self, refusal: Refusal, *values: Any) -> _HttpAnswer:
         """The status, body and headers that say ``refusal``, from its hooks' ``values``."""
@@ -190,34 +245,40 @@ class AccessMixin(rules.AccessHooks, _Base):
             logger.exception("%s refused access: its check raised.", type(self))
             return False
 
-    async def accept(self, *args: Any, **kwargs: Any) -> None:
-        """Accept the handshake, only once the check granted (or to answer a refusal)."""
-        self._require_check("handshake")
-        parent: Any = super()
-        await parent.accept(*args, **kwargs)
-
-    async def send_headers(self, *args: Any, **kwargs: Any) -> None:
-        """Start the response, only once the check granted (or to answer a refusal)."""
-        self._require_check("response")
-        parent: Any = super()
-        await parent.send_headers(*args, **kwargs)
-
-    def _require_check(self, what: str) -> None:
-        """Refuse to serve when the check never ran.
-
-        A ``websocket_connect()`` or ``http_request()`` that overrides the
-        mixin's without calling ``super()`` skips the check, and would serve.
-        """
-        if self._auth_checked_at is None and not self._auth_refusing:
-            name = type(self).__name__
-            raise ImproperlyConfigured(
-                f"{name} sent its {what} before its access check ran: a "
-                f"websocket_connect(), http_request() or dispatch() that {name} "
-                "overrides must call super()."
-            )
+    async def _agate(self, message: dict[str, Any]) -> None:
+        """The ASGI ``send`` the consumer speaks through: nothing leaves it before
+        its check granted, nor after its access was refused or revoked."""
+        kind = message.get("type")
+        if self._auth_gate in (_Gate.GRANTED, _Gate.REFUSING):
+            if kind in ("websocket.accept", "websocket.close"):
+                self._auth_open = kind == "websocket.accept"
+            await self._auth_send(message)
+            return
+        name = type(self).__name__
+        if self._auth_gate is _Gate.CLOSED:
+            if kind != "websocket.close":  # already closed: nothing to say
+                logger.warning(
+                    "%s sent %r after its access was refused or revoked; it was "
+                    "not sent.",
+                    name,
+                    kind,
+                )
+            return
+        # The check never ran: a dispatch() or __call__() skipped it.
+        self._auth_gate = _Gate.CLOSED
+        error = ImproperlyConfigured(
+            f"{name} sent {kind!r} before its access check ran. The check runs "
+            "when the connection's first message reaches AccessMixin.dispatch(): "
+            f"a dispatch() or __call__() that {name} overrides must call super()."
+        )
+        logger.error("%s", error)
+        if str(kind).startswith("websocket."):
+            await self._auth_send({"type": "websocket.close", "code": CLOSE_FORBIDDEN})
+        raise error
 
     async def _arefuse(self) -> None:
-        self._auth_refusing = True
+        """Answer a refusal through ``handle_no_permission()``, then end the consumer."""
+        self._auth_gate = _Gate.REFUSING
         try:
             await acall_hook(
                 self.handle_no_permission,
@@ -226,62 +287,73 @@ class AccessMixin(rules.AccessHooks, _Base):
         except Exception:
             # Unanswered, the server refuses the socket or answers 500 itself.
             logger.exception("%s could not refuse access cleanly.", type(self))
+        finally:
+            self._auth_gate = _Gate.CLOSED
+        if self._auth_open:
+            self._auth_open = False
+            await self._auth_send(
+                {"type": "websocket.close", "code": self._close_code()}
+            )
         raise StopConsumer
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
-        """Serve, then stop the socket's re-check timer however serving ended."""
+        """Serve through the gate; however serving ends, stop the socket's timer
+        and leave its groups."""
+        self._auth_send = send
         try:
             parent: Any = super()
-            return await parent.__call__(scope, receive, send)
+            return await parent.__call__(scope, receive, self._agate)
         finally:
-            self._astop_timer()
-
-    async def websocket_connect(self, message: Any) -> None:
-        """Check access before the handshake; accept only through the consumer's ``connect()``."""
-        user = self._user()
-        # Joining the groups before a fresh check leaves no moment in which a
-        # logout could be sent to groups this socket is not in yet. The fresh
-        # check also learns when the session expires.
-        reload = user.is_authenticated
-        if reload and self.channel_layer is not None:
-            await self._ajoin_groups(user)
-        if not await self._agranted(reload=reload):
-            await self._aleave_groups()
-            await self._arefuse()
-        self._auth_checked_at = time.monotonic()
-        if reload:
-            self._auth_lock = asyncio.Lock()
-            self._auth_timer = asyncio.get_running_loop().create_task(self._awatch())
-        parent: Any = super()
-        await parent.websocket_connect(message)
-
-    async def http_request(self, message: Any) -> None:
-        """Check access on the request's first message, before its body is read."""
-        if self._auth_checked_at is None:
-            if not await self._agranted():
-                await self._arefuse()
-            self._auth_checked_at = time.monotonic()
-        parent: Any = super()
-        await parent.http_request(message)
+            await self._aend()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Serve nothing after revocation; revalidate first when a re-check is due."""
-        if self._auth_revoked and message["type"] not in _ENDING:
+        """Check access on the connection's first message, before any handler;
+        serve nothing after revocation; revalidate first when a re-check is due."""
+        kind = message["type"]
+        if self._auth_revoked and kind not in _ENDING:
             return
-        if (
-            message["type"] == "websocket.receive"
+        if kind in _OPENING and self._auth_gate is _Gate.UNCHECKED:
+            await self._aopen(kind)
+        elif (
+            kind == "websocket.receive"
             and self._auth_timer is not None
             and self._recheck_due(time.monotonic())
             and not await self._arevalidate()
         ):
             return
-        await super().dispatch(message)
+        try:
+            await super().dispatch(message)
+        finally:
+            if kind in _ENDING:
+                await self._aend()
 
-    async def websocket_disconnect(self, message: Any) -> None:
+    async def _aopen(self, kind: str) -> None:
+        """Run the check; a socket's also joins its groups and starts its timer."""
+        user = self._user()
+        # Joining the groups before a fresh check leaves no moment in which a
+        # logout could be sent to groups this socket is not in yet. The fresh
+        # check also learns when the session expires.
+        watch = kind == "websocket.connect" and user.is_authenticated
+        if watch and self.channel_layer is not None:
+            await self._ajoin_groups(user)
+        if not await self._agranted(reload=watch):
+            await self._aleave_groups()
+            await self._arefuse()
+        self._auth_checked_at = time.monotonic()
+        self._auth_gate = _Gate.GRANTED
+        if watch:
+            self._auth_lock = asyncio.Lock()
+            self._auth_timer = asyncio.get_running_loop().create_task(self._awatch())
+
+    async def _aend(self) -> None:
+        """Stop the timer and leave the groups, even in a consumer being cancelled."""
         self._astop_timer()
-        await self._aleave_groups()
-        parent: Any = super()
-        await parent.websocket_disconnect(message)
+        if not self._auth_groups:
+            return
+        leaving = asyncio.ensure_future(self._aleave_groups())
+        _leaving.add(leaving)
+        leaving.add_done_callback(_leaving.discard)
+        await asyncio.shield(leaving)
 
     async def async_auth_revoke(self, message: dict[str, Any]) -> None:
         """Channel-layer handler: the session ended or the user is gone."""
@@ -333,14 +405,18 @@ class AccessMixin(rules.AccessHooks, _Base):
             return True
 
     async def _arevoke(self, code: int) -> None:
-        """Close the socket; nothing it receives from now on is served."""
+        """Close the socket; nothing it receives or sends from now on is served."""
         if self._auth_revoked:
             return
         self._auth_revoked = True
+        self._auth_gate = _Gate.CLOSED
         self._astop_timer()
         await self._aleave_groups()
-        consumer: Any = self
-        await consumer.close(code=code, reason=_REASONS.get(code))
+        self._auth_open = False
+        message: dict[str, Any] = {"type": "websocket.close", "code": code}
+        if code in _REASONS:
+            message["reason"] = _REASONS[code]
+        await self._auth_send(message)
 
     def _recheck_due(self, now: float) -> bool:
         """Whether the interval since the last check has passed, or the session expired."""
@@ -407,9 +483,15 @@ class AccessMixin(rules.AccessHooks, _Base):
             )
 
     async def _aleave_groups(self) -> None:
+        """Leave every group; a group that cannot be left is logged, not raised."""
         groups, self._auth_groups = self._auth_groups, ()
         for group in groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception as exc:
+                logger.warning(
+                    "%s could not leave its group %s: %r", type(self), group, exc
+                )
 
 
 class LoginRequiredMixin(AccessMixin):

@@ -35,8 +35,9 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
+from .. import conf
 from ..changes import react
 from ..identity import user_pk_string
 
@@ -116,17 +117,8 @@ def revalidate_interval(with_layer: bool = False) -> float:
         if with_layer
         else DEFAULT_REVALIDATE_INTERVAL
     )
-    interval = getattr(settings, "ASYNC_AUTH_REVALIDATE_INTERVAL", default)
-    if (
-        isinstance(interval, bool)
-        or not isinstance(interval, (int, float))
-        or not interval >= 0
-    ):
-        raise ImproperlyConfigured(
-            "ASYNC_AUTH_REVALIDATE_INTERVAL must be a number of seconds, at least "
-            f"0, not {interval!r}."
-        )
-    return float(interval)
+    interval = conf.revalidate_interval()
+    return default if interval is None else interval
 
 
 def renew_interval(layer: Any) -> float | None:
@@ -221,13 +213,46 @@ class _Sockets:
 
 react("sockets", _Sockets())
 
+#: Whether this process built a door of the Channels integration.
+_in_use = False
+
+
+def integration_used() -> None:
+    """Called when ``AuthMiddleware`` or a protected consumer is built (see W101)."""
+    global _in_use
+    _in_use = True
+
+
+def in_use() -> bool:
+    """Whether the project protects sockets with this library.
+
+    True once this process built ``AuthMiddleware`` or a consumer with our
+    mixins, or when importing the application ``ASGI_APPLICATION`` names
+    (daphne's and Channels' setting) builds one, as Django's URL checks
+    import ``ROOT_URLCONF``. One that fails to import is left to the server
+    that serves it.
+    """
+    path = getattr(settings, "ASGI_APPLICATION", None)
+    if not _in_use and isinstance(path, str) and path:
+        try:
+            import_string(path)
+        except Exception:
+            logger.debug("ASGI_APPLICATION %r could not be imported.", path)
+    return _in_use
+
 
 @checks.register()
 def check_channel_layer(
     app_configs: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Warn that without a channel layer, revocation waits for the next message."""
+    """Warn that without a channel layer, revocation waits for a re-check.
+
+    Only in a project that protects sockets with this library (``in_use()``):
+    one that serves HTTP only has no socket to warn about.
+    """
     if DEFAULT_CHANNEL_LAYER in (getattr(settings, "CHANNEL_LAYERS", None) or {}):
+        return []
+    if not in_use():
         return []
     return [
         checks.Warning(

@@ -1,4 +1,9 @@
-"""A test case with a channel layer, a logged-in user and the cookie of their session."""
+"""A test case with a channel layer, a logged-in user and the cookie of their session.
+
+Users are made with ``create_user()``, of the active user model, named by its
+``USERNAME_FIELD``: these tests also run on a project whose user model is not
+Django's (another primary key type, another username field).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from typing import Any, ClassVar
 
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
+from django.db import models
 from django.test import Client, TransactionTestCase, override_settings
 
 from .consumers import CONNECTED, app
@@ -16,9 +22,20 @@ IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 Headers = list[tuple[bytes, bytes]]
 
 
+def create_user(name: str, **fields: Any) -> Any:
+    """A user of the active user model whose username is ``name`` and password
+    ``"<name>-pass"``, made as ``createsuperuser`` makes one."""
+    model = get_user_model()
+    for field in model.REQUIRED_FIELDS:
+        email = isinstance(model._meta.get_field(field), models.EmailField)
+        fields.setdefault(field, f"{name}@example.com" if email else name)
+    fields[model.USERNAME_FIELD] = name
+    return model._default_manager.create_user(password=f"{name}-pass", **fields)
+
+
 def cookie_of(client: Client) -> Headers:
     """The header a browser holding ``client``'s session cookie would send."""
-    key = client.session.session_key
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
     return [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())]
 
 
@@ -36,7 +53,7 @@ class ChannelsTestCase(TransactionTestCase):
         overrides.enable()
         self.addCleanup(overrides.disable)
         CONNECTED.clear()
-        self.user = User.objects.create_user("alice", password="alice-pass")
+        self.user = create_user("alice")
         self.client.force_login(self.user)
         self.cookie = cookie_of(self.client)
 

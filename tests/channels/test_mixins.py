@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from asgiref.sync import sync_to_async
+from channels.consumer import AsyncConsumer, SyncConsumer
+from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import (
+    AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
     JsonWebsocketConsumer,
     WebsocketConsumer,
 )
 from channels.testing.http import HttpCommunicator
+from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -27,7 +32,15 @@ from async_auth_views.channels import (
 )
 from tests.measure import counting_hops
 
-from .consumers import CONNECTED, app, http_consumer, ws_consumer
+from .consumers import (
+    CONNECTED,
+    PAGES,
+    SOCKETS,
+    app,
+    http_consumer,
+    say,
+    ws_consumer,
+)
 from .support import ChannelsTestCase
 
 PERM = "auth.view_user"
@@ -226,7 +239,7 @@ class Backend:
 
 class ClassCreationTests(ChannelsTestCase):
     def test_sync_consumers_are_refused(self) -> None:
-        for base in (WebsocketConsumer, JsonWebsocketConsumer):
+        for base in (SyncConsumer, WebsocketConsumer, JsonWebsocketConsumer):
             for mixin in (
                 LoginRequiredMixin,
                 PermissionRequiredMixin,
@@ -240,36 +253,121 @@ class ClassCreationTests(ChannelsTestCase):
                     type("Sync", (mixin, base), {})
 
     def test_mixin_after_the_consumer_is_refused(self) -> None:
-        with self.assertRaisesMessage(
-            ImproperlyConfigured,
-            "Late lists AsyncWebsocketConsumer before LoginRequiredMixin, so "
-            "AsyncWebsocketConsumer.websocket_connect() would serve without the "
-            "access check.",
+        for base in (
+            AsyncConsumer,
+            AsyncWebsocketConsumer,
+            AsyncJsonWebsocketConsumer,
+            AsyncHttpConsumer,
         ):
-            type("Late", (AsyncWebsocketConsumer, LoginRequiredMixin), {})
-
-
-class OverriddenEntryPointTests(ChannelsTestCase):
-    """A consumer that overrides the method the check runs in, without
-    ``super()``, is never served: the handshake or response it sends raises."""
-
-    async def test_websocket_connect_overridden_without_super(self) -> None:
-        async def websocket_connect(self: Any, message: Any) -> None:
-            await self.accept()
-
-        for user_headers in ([], None):
-            consumer = ws_consumer(
-                UserPassesTestMixin,
-                test_func=lambda self: False,
-                websocket_connect=websocket_connect,
-            )
             with (
-                self.subTest(anonymous=user_headers == []),
+                self.subTest(base=base.__name__),
                 self.assertRaisesMessage(
-                    ImproperlyConfigured, "before its access check"
+                    ImproperlyConfigured,
+                    f"Late lists {base.__name__} before LoginRequiredMixin, so "
+                    "AsyncConsumer.__call__() would serve without the access check.",
                 ),
             ):
-                await self.open(consumer, user_headers)
+                type("Late", (base, LoginRequiredMixin), {})
+
+
+def _dispatch_without_the_check(self: Any, message: Any) -> Any:
+    """A ``dispatch()`` that routes messages itself, without ``super()``."""
+    return getattr(self, message["type"].replace(".", "_"))(message)
+
+
+class RawConsumerTests(ChannelsTestCase):
+    """Every consumer base Channels offers, a raw ``AsyncConsumer`` that sends its
+    own ASGI messages included, is checked before any of its handlers runs."""
+
+    async def test_sockets_are_checked_before_their_handlers(self) -> None:
+        await self.user.user_permissions.aadd(
+            await Permission.objects.aget(codename="view_group")
+        )
+        # Permissions of auth.Group, which every project has, whatever its user model.
+        granted, refused = "auth.view_group", "auth.delete_group"
+        cases: list[tuple[type, dict[str, Any], Any, Any]] = [
+            (LoginRequiredMixin, {}, [], CLOSE_UNAUTHENTICATED),
+            (LoginRequiredMixin, {}, None, "accepted"),
+            (PermissionRequiredMixin, {"permission_required": granted}, [], 4401),
+            (
+                PermissionRequiredMixin,
+                {"permission_required": granted},
+                None,
+                "accepted",
+            ),
+            (PermissionRequiredMixin, {"permission_required": refused}, None, 4403),
+            (UserPassesTestMixin, {"test_func": _false}, None, CLOSE_FORBIDDEN),
+            (UserPassesTestMixin, {"test_func": _atrue}, None, "accepted"),
+        ]
+        for base, make in SOCKETS.items():
+            for mixin, attrs, headers, expected in cases:
+                with self.subTest(base=base, mixin=mixin.__name__, attrs=attrs):
+                    CONNECTED.clear()
+                    consumer = make(mixin, **attrs)
+                    communicator, (connected, code) = await self.open(consumer, headers)
+                    if expected == "accepted":
+                        self.assertTrue(connected)
+                        self.assertEqual(
+                            await say(communicator, consumer, "hi"), "alice: hi"
+                        )
+                        await communicator.disconnect()
+                    else:
+                        self.assertEqual((connected, code), (False, expected))
+                        self.assertEqual(CONNECTED, [], "a refused handler ran")
+                        await communicator.wait()
+
+    async def test_pages_are_checked_before_their_handlers(self) -> None:
+        cases: list[tuple[type, dict[str, Any], Any, Any]] = [
+            (LoginRequiredMixin, {}, [], (302, b"")),
+            (LoginRequiredMixin, {}, None, (200, b"page for alice")),
+            (LoginRequiredMixin, {"raise_exception": True}, [], (403, b"")),
+            (UserPassesTestMixin, {"test_func": _afalse}, None, (403, b"")),
+            (
+                UserPassesTestMixin,
+                {"test_func": _false, "permission_denied_message": "not you"},
+                None,
+                (403, b"not you"),
+            ),
+        ]
+        for base, make in PAGES.items():
+            for mixin, attrs, headers, expected in cases:
+                with self.subTest(base=base, mixin=mixin.__name__, attrs=attrs):
+                    headers = self.cookie if headers is None else headers
+                    communicator = HttpCommunicator(
+                        app(make(mixin, **attrs)),
+                        "GET",
+                        "/page/",
+                        headers=[(b"host", b"testserver"), *headers],
+                    )
+                    response = await communicator.get_response()
+                    self.assertEqual((response["status"], response["body"]), expected)
+                    if expected[0] == 302:
+                        self.assertIn(
+                            (b"Location", b"/login/?next=/page/"), response["headers"]
+                        )
+
+    async def test_websocket_connect_overridden_without_super(self) -> None:
+        """The check does not live in websocket_connect(): overriding it skips nothing."""
+
+        async def websocket_connect(self: Any, message: Any) -> None:
+            CONNECTED.append("overridden")
+            await self.accept()
+
+        for headers, test_func, expected in [
+            ([], _true, CLOSE_UNAUTHENTICATED),
+            (None, _false, CLOSE_FORBIDDEN),
+        ]:
+            consumer = ws_consumer(
+                LoginRequiredMixin,
+                UserPassesTestMixin,
+                test_func=test_func,
+                websocket_connect=websocket_connect,
+            )
+            with self.subTest(anonymous=headers == []):
+                communicator, (connected, code) = await self.open(consumer, headers)
+                self.assertEqual((connected, code), (False, expected))
+                self.assertEqual(CONNECTED, [])
+                await communicator.wait()
 
     async def test_http_request_overridden_without_super(self) -> None:
         async def http_request(self: Any, message: Any) -> None:
@@ -279,8 +377,170 @@ class OverriddenEntryPointTests(ChannelsTestCase):
         communicator = HttpCommunicator(
             app(consumer), "GET", "/page/", headers=[(b"host", b"testserver")]
         )
-        with self.assertRaisesMessage(ImproperlyConfigured, "before its access check"):
-            await communicator.get_response()
+        response = await communicator.get_response()
+        self.assertEqual(response["status"], 302)
+        self.assertNotEqual(response["body"], b"secret")
+
+
+class SendGateTests(ChannelsTestCase):
+    """No frame leaves a protected consumer before its check granted, or after
+    its access was revoked, whatever code sends it: the guard is on the ASGI
+    ``send`` every consumer speaks through."""
+
+    async def test_a_socket_that_skips_the_check_is_never_accepted(self) -> None:
+        for base, make in SOCKETS.items():
+            for headers in ([], None):
+                consumer = make(
+                    LoginRequiredMixin, dispatch=_dispatch_without_the_check
+                )
+                communicator = WebsocketCommunicator(
+                    app(consumer),
+                    "/ws/",
+                    headers=self.cookie if headers is None else [],
+                )
+                with (
+                    self.subTest(base=base, anonymous=headers == []),
+                    self.assertLogs("async_auth_views", "ERROR") as logs,
+                ):
+                    await communicator.send_input({"type": "websocket.connect"})
+                    answer = await communicator.receive_output()
+                    self.assertEqual(
+                        (answer["type"], answer.get("code")),
+                        ("websocket.close", CLOSE_FORBIDDEN),
+                    )
+                    with self.assertRaisesMessage(
+                        ImproperlyConfigured, "before its access check"
+                    ):
+                        await communicator.wait()
+                self.assertIn("websocket.accept", logs.output[0])
+                self.assertTrue(communicator.output_queue.empty())
+
+    async def test_a_page_that_skips_the_check_is_never_served(self) -> None:
+        for base, make in PAGES.items():
+            consumer = make(LoginRequiredMixin, dispatch=_dispatch_without_the_check)
+            communicator = HttpCommunicator(
+                app(consumer), "GET", "/page/", headers=[(b"host", b"testserver")]
+            )
+            with (
+                self.subTest(base=base),
+                self.assertLogs("async_auth_views", "ERROR") as logs,
+                self.assertRaisesMessage(
+                    ImproperlyConfigured, "before its access check"
+                ),
+            ):
+                await communicator.get_response()
+            self.assertIn("http.response.start", logs.output[0])
+            # Nothing at all reached the client: the server answers 500.
+            self.assertTrue(communicator.output_queue.empty())
+
+    async def test_a_refusal_that_accepts_is_closed(self) -> None:
+        """A ``handle_no_permission()`` that accepts (to send the browser a close
+        code it can read) and forgets to close still ends with the socket closed."""
+
+        async def handle_no_permission(self: Any) -> None:
+            if hasattr(self, "accept"):
+                await self.accept()
+            else:
+                await self.send({"type": "websocket.accept"})
+
+        for base, make in SOCKETS.items():
+            consumer = make(
+                UserPassesTestMixin,
+                test_func=_false,
+                handle_no_permission=handle_no_permission,
+            )
+            with self.subTest(base=base):
+                communicator, (connected, _) = await self.open(consumer)
+                self.assertTrue(connected)
+                closed = await communicator.receive_output()
+                self.assertEqual(
+                    (closed["type"], closed.get("code")),
+                    ("websocket.close", CLOSE_FORBIDDEN),
+                )
+                self.assertEqual(CONNECTED, [])
+                await communicator.wait()
+
+    async def test_nothing_is_sent_after_revocation(self) -> None:
+        """A task of the consumer's own that sends after the socket was revoked
+        sends nothing: the client sees the close frame and then silence."""
+        sent = asyncio.Event()
+        release = asyncio.Event()
+
+        async def receive(
+            self: Any, text_data: Any = None, bytes_data: Any = None
+        ) -> None:
+            async def later() -> None:
+                await release.wait()
+                await self.send(text_data="secret after revocation")
+                sent.set()
+
+            self.later = asyncio.ensure_future(later())
+            await self.send(text_data="started")
+
+        consumer = ws_consumer(LoginRequiredMixin, receive=receive)
+        communicator, (connected, _) = await self.open(consumer)
+        self.assertTrue(connected)
+        await communicator.send_to(text_data="go")
+        self.assertEqual(await communicator.receive_from(), "started")
+        await sync_to_async(self.client.post)("/logout/")
+        closed = await communicator.receive_output()
+        self.assertEqual(closed.get("code"), CLOSE_UNAUTHENTICATED)
+        with self.assertLogs("async_auth_views", "WARNING") as logs:
+            release.set()
+            await asyncio.wait_for(sent.wait(), 1)
+        self.assertIn("websocket.send", logs.output[0])
+        self.assertTrue(await communicator.receive_nothing(0.05))
+        await communicator.disconnect()
+
+
+class MisplacedMixinTests(ChannelsTestCase):
+    """A view mixin on a consumer, or a consumer mixin on a view, is refused
+    when the class is defined, naming the import that fits."""
+
+    def test_view_mixins_on_consumers(self) -> None:
+        from async_auth_views import channels, mixins
+
+        bases = [
+            AsyncConsumer,
+            AsyncWebsocketConsumer,
+            AsyncJsonWebsocketConsumer,
+            AsyncHttpConsumer,
+        ]
+        for name in mixins.__all__:
+            for base in bases:
+                if name in channels.__all__:
+                    fix = f"Use async_auth_views.channels.{name}"
+                else:
+                    fix = f"async_auth_views.channels has no {name}"
+                with (
+                    self.subTest(mixin=name, base=base.__name__),
+                    self.assertRaisesMessage(
+                        TypeError,
+                        f"Socket is a Channels consumer, but {name} from "
+                        f"async_auth_views.mixins protects views. {fix}",
+                    ),
+                ):
+                    type("Socket", (getattr(mixins, name), base), {})
+
+    def test_consumer_mixins_on_views(self) -> None:
+        from django.views import View
+        from rest_framework.views import APIView
+
+        from async_auth_views import channels
+        from async_auth_views.views import AsyncView
+
+        names = [name for name in channels.__all__ if name.endswith("Mixin")]
+        for name in names:
+            for base in (View, AsyncView, APIView):
+                with (
+                    self.subTest(mixin=name, base=base.__name__),
+                    self.assertRaisesMessage(
+                        TypeError,
+                        f"Page is a view, but {name} from async_auth_views.channels "
+                        f"protects Channels consumers. Use async_auth_views.mixins.{name}",
+                    ),
+                ):
+                    type("Page", (getattr(channels, name), base), {})
 
 
 class HttpAccessTests(ChannelsTestCase):

@@ -7,14 +7,16 @@ import asyncio
 from datetime import timedelta
 from importlib import import_module
 from typing import Any, ClassVar
+from unittest.mock import patch
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.contrib.sessions.models import Session
 from django.core import checks
-from django.test import Client, override_settings
+from django.test import Client, SimpleTestCase, override_settings
 from django.utils import timezone
 
 from async_auth_views import changes
@@ -30,8 +32,16 @@ from async_auth_views.channels import (
 )
 from async_auth_views.channels.revocation import check_channel_layer
 from tests.kin.models import Employee, ProxyGroup, ProxyUser, Team
+from tests.projects.run import check
 
-from .consumers import CONNECTED, ws_consumer
+from .consumers import (
+    CONNECTED,
+    SOCKETS,
+    app,
+    json_consumer,
+    raw_ws_consumer,
+    ws_consumer,
+)
 from .support import ChannelsTestCase, cookie_of
 
 PERM = "auth.view_user"
@@ -187,6 +197,7 @@ class NoChannelLayerTests(ChannelsTestCase):
         await communicator.disconnect()
 
     def test_system_check_warns(self) -> None:
+        AuthMiddlewareStack(ws_consumer(LoginRequiredMixin).as_asgi())  # in use
         messages = check_channel_layer()
         self.assertEqual([m.id for m in messages], ["async_auth_views.W101"])
         self.assertIsInstance(messages[0], checks.Warning)
@@ -198,6 +209,32 @@ class NoChannelLayerTests(ChannelsTestCase):
                 "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
             }
         ):
+            self.assertEqual(check_channel_layer(), [])
+
+
+class ChannelLayerCheckTests(SimpleTestCase):
+    """W101 (no channel layer) is for projects whose sockets we protect, as
+    ``manage.py check`` reports it in a project of each kind."""
+
+    def test_a_project_serving_http_only_is_not_warned(self) -> None:
+        """Channels installed (another package needs it), neither set up nor used."""
+        self.assertNotIn("W101", check("settings_http"))
+
+    def test_a_channels_project_without_a_layer_is_warned(self) -> None:
+        """``ASGI_APPLICATION`` names an application our mixins protect."""
+        said = check("settings_channels")
+        self.assertIn("?: (async_auth_views.W101) No channel layer is configured", said)
+
+    def test_a_channels_project_with_a_layer_is_not_warned(self) -> None:
+        self.assertNotIn("W101", check("settings_channels_layer"))
+
+    @override_settings(ASGI_APPLICATION="tests.no.such.module.application")
+    def test_an_application_that_cannot_be_imported_is_left_to_the_server(
+        self,
+    ) -> None:
+        from async_auth_views.channels import revocation
+
+        with patch.object(revocation, "_in_use", False):
             self.assertEqual(check_channel_layer(), [])
 
 
@@ -459,3 +496,139 @@ class GroupExpiryTests(SocketTestCase):
         await asyncio.sleep(2.5)  # past group_expiry, and past its rounding
         await sync_to_async(self.client.post)("/logout/")
         await self.assert_closed(communicator, CLOSE_UNAUTHENTICATED, within=0.5)
+
+
+class LeavesItsGroupsTests(SocketTestCase):
+    """A socket leaves its session, user and everyone groups however it ends:
+    ``channels_redis`` keeps a member for a day, and every revocation sent to a
+    group is then delivered to a channel nobody reads."""
+
+    def members(self) -> dict[str, set[str]]:
+        layer: Any = get_channel_layer()
+        return {group: set(channels) for group, channels in layer.groups.items()}
+
+    async def open_member(self, consumer: type) -> Any:
+        communicator, (connected, _) = await self.open(consumer)
+        self.assertTrue(connected)
+        self.assertEqual(len(self.members()), 3, "not in its three groups")
+        return communicator
+
+    async def test_ending_with_an_exception(self) -> None:
+        """A text frame that is not JSON, sent to a JSON consumer, ends it with an error."""
+        communicator = await self.open_member(json_consumer(LoginRequiredMixin))
+        await communicator.send_to(text_data="not json")
+        with self.assertRaises(ValueError):
+            await communicator.wait()
+        self.assertEqual(self.members(), {})
+
+    async def test_ending_with_an_exception_in_a_handler(self) -> None:
+        async def broken(self: Any, *args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("handler broke")
+
+        for base, make in SOCKETS.items():
+            handler = "websocket_receive" if base == "AsyncConsumer" else "receive"
+            with self.subTest(base=base):
+                communicator = await self.open_member(
+                    make(LoginRequiredMixin, **{handler: broken})
+                )
+                await communicator.send_to(text_data="hi")
+                with self.assertRaisesMessage(RuntimeError, "handler broke"):
+                    await communicator.wait()
+                self.assertEqual(self.members(), {})
+
+    async def test_disconnecting(self) -> None:
+        for base, make in SOCKETS.items():
+            with self.subTest(base=base):
+                communicator = await self.open_member(make(LoginRequiredMixin))
+                await communicator.disconnect()
+                self.assertEqual(self.members(), {})
+
+    async def test_disconnecting_from_a_consumer_that_does_not_stop(self) -> None:
+        """A raw consumer's ``websocket_disconnect()`` that neither stops nor calls ``super()``."""
+
+        async def websocket_disconnect(self: Any, message: Any) -> None:
+            pass
+
+        communicator = await self.open_member(
+            raw_ws_consumer(
+                LoginRequiredMixin, websocket_disconnect=websocket_disconnect
+            )
+        )
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.sleep(0.05)
+        self.assertEqual(self.members(), {})
+        communicator.future.cancel()
+
+    async def test_closing_itself(self) -> None:
+        async def receive(
+            self: Any, text_data: Any = None, bytes_data: Any = None
+        ) -> None:
+            await self.close(code=1000)
+
+        communicator = await self.open_member(
+            ws_consumer(LoginRequiredMixin, receive=receive)
+        )
+        await communicator.send_to(text_data="bye")
+        self.assertEqual(
+            (await communicator.receive_output())["type"], "websocket.close"
+        )
+        await communicator.disconnect()
+        self.assertEqual(self.members(), {})
+
+    async def test_being_cancelled(self) -> None:
+        """The server cancels the consumer (a client gone, a shutdown)."""
+        for base, make in SOCKETS.items():
+            with self.subTest(base=base):
+                communicator = await self.open_member(make(LoginRequiredMixin))
+                communicator.future.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await communicator.future
+                self.assertEqual(self.members(), {})
+
+    async def test_being_cancelled_during_its_check(self) -> None:
+        """A check that hangs holds the consumer until the server cancels it; the
+        groups joined before the check are left."""
+        checking = asyncio.Event()
+
+        async def test_func(self: Any) -> bool:
+            checking.set()
+            await asyncio.Event().wait()
+            return True
+
+        consumer = ws_consumer(
+            LoginRequiredMixin, UserPassesTestMixin, test_func=test_func
+        )
+        communicator = WebsocketCommunicator(app(consumer), "/ws/", headers=self.cookie)
+        await communicator.send_input({"type": "websocket.connect"})
+        await asyncio.wait_for(checking.wait(), 1)
+        self.assertEqual(len(self.members()), 3)
+        communicator.future.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await communicator.future
+        self.assertEqual(self.members(), {})
+        self.assertEqual(CONNECTED, [])
+
+    async def test_a_layer_that_fails_to_discard_does_not_hide_the_error(self) -> None:
+        """Leaving is tried for every group; a failure is logged, and the error
+        that ended the consumer is the one that propagates."""
+        layer: Any = get_channel_layer()
+        discard = layer.group_discard
+        calls: list[str] = []
+
+        async def failing(group: str, channel: str) -> None:
+            calls.append(group)
+            if len(calls) == 1:
+                raise ConnectionError("layer down")
+            await discard(group, channel)
+
+        communicator = await self.open_member(json_consumer(LoginRequiredMixin))
+        layer.group_discard = failing
+        await communicator.send_to(text_data="not json")
+        with (
+            self.assertLogs("async_auth_views", "WARNING") as logs,
+            self.assertRaises(ValueError),
+        ):
+            await communicator.wait()
+        self.assertEqual(len(calls), 3)
+        self.assertEqual(len(self.members()), 1)
+        self.assertIn("layer down", "\n".join(logs.output))

@@ -49,6 +49,11 @@ SWAPS = (
         "from django.contrib.sessions.middleware import",
         "from async_auth_views.middleware import",
     ),
+    (
+        "runtests.py",
+        '    "django.contrib.staticfiles",\n]',
+        '    "django.contrib.staticfiles",\n    "async_auth_views",\n]',
+    ),
 )
 #: Middleware paths replaced in these files' settings and decorators.
 MIDDLEWARE = {

@@ -375,21 +375,7 @@ async def drive(site: str, server: Server, project: Path, python: Path) -> None:
         assert response.status_code == 302
 
 
-@pytest.mark.parametrize(
-    "site",
-    [
-        pytest.param(
-            site,
-            marks=pytest.mark.xfail(
-                site.split("-", 1)[1] == "cache",
-                reason="issue 16 §1.2: a handshake on an identity-cache miss with "
-                "db sessions answers 500 (LazyObject has no attribute 'load')",
-                strict=True,
-            ),
-        )
-        for site in SITES
-    ],
-)
+@pytest.mark.parametrize("site", SITES)
 def test_the_getting_started_project_from_the_wheel(
     site: str, served: dict[str, Server], project: Path, python: Path
 ) -> None:
