@@ -10,6 +10,11 @@ its language:
     caches it names get a write and a read; its channel layers a message
     received after idling longer than redis-py's default read timeout. A
     Redis address in it is pointed at a throwaway ``redis-server``.
+``python``, a file of a project (its first line ``# settings.py`` or
+``# accounts/models.py``)
+    the page's files and settings blocks, in order, make a project
+    (``startproject mysite``'s, with getting-started's settings; a bare file
+    name goes in ``mysite/``), which must pass ``check`` and migrate.
 ``python``, any other block
     run in order with the page's earlier blocks, in one namespace per page,
     as a module of ``tests.docs_app`` (whose ``models`` and ``serializers``
