@@ -71,7 +71,7 @@ from typing import Any
 
 import django
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core import checks
 from django.db import IntegrityError
@@ -297,7 +297,7 @@ def exercise_settings(block: Block, redis_url: str | None) -> None:
             import channels_redis  # noqa: F401
         except ImportError as error:
             missing_package(error)
-        outcomes = asyncio.run(_idle_all(layers))
+        outcomes = async_to_sync(_idle_all)(layers)
         assert set(outcomes.values()) == {"received"}, (
             f"docs/{block.id}: an idle consumer lost its channel layer: {outcomes}"
         )
@@ -309,6 +309,9 @@ async def _idle_all(layers: dict[str, Any]) -> dict[str, str]:
 
 
 # -- Code blocks --------------------------------------------------------------
+# The exercises run through async_to_sync, as Django's async tests do: their
+# database calls come back to the test's thread and its connection, so none is
+# left open in a worker thread (PostgreSQL refuses to drop a database in use).
 
 
 @dataclass
@@ -540,7 +543,7 @@ def exercise_code(block: Block, superuser: Any) -> None:
     apis = {k: v for k, v in outcome.defined.items() if type(v).__name__ == "NinjaAPI"}  # fmt: skip
     if apis:
         views = {}  # its operations are not Django views: served through it
-        asyncio.run(exercise_ninja(apis, superuser))
+        async_to_sync(exercise_ninja)(apis, superuser)
     consumers: dict[str, type] = {}
     middleware: dict[str, type] = {}
     for name, value in defined.items():
@@ -559,11 +562,11 @@ def exercise_code(block: Block, superuser: Any) -> None:
         if issubclass(value, AuthenticationMiddleware | LoginRequiredMiddleware):
             middleware[name] = value
     if views:
-        asyncio.run(exercise_views(block, views, superuser))
+        async_to_sync(exercise_views)(block, views, superuser)
     if consumers:
-        asyncio.run(exercise_consumers(consumers, superuser))
+        async_to_sync(exercise_consumers)(consumers, superuser)
     if middleware:
-        asyncio.run(exercise_middleware(middleware, module, superuser))
+        async_to_sync(exercise_middleware)(middleware, module, superuser)
 
 
 # -- Shell blocks -------------------------------------------------------------
