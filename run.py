@@ -2,7 +2,8 @@
 """The project's two commands, for a fresh clone with Python 3.10+ and nothing else.
 
     python3 run.py demo   set up and serve the example site on http://127.0.0.1:8000
-    python3 run.py test   set up tox and run every test environment this machine can
+    python3 run.py test   set up tox and run every test environment this machine can,
+                          as many at once as it has cores
 
     python3 run.py scale  the example site on PostgreSQL and Redis, served by two
                           uvicorn processes on ports 8000 and 8001
@@ -95,13 +96,35 @@ def scale() -> None:
     _run(python, ROOT / "example" / "scale.py")
 
 
+def _names_one_env(args: list[str]) -> bool:
+    """Whether tox's arguments ``args`` select exactly one environment (``-e X``)."""
+    names: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":  # pytest's arguments follow
+            break
+        if arg in {"-e", "--env"} and index + 1 < len(args):
+            names += args[index + 1].split(",")
+        elif arg.startswith("--env="):
+            names += arg.removeprefix("--env=").split(",")
+        elif arg.startswith("-e") and not arg.startswith("--"):
+            names += arg[2:].split(",")
+    return len(names) == 1
+
+
 def test() -> None:
-    """Run tox; in CI (``CI=true``) a missing interpreter fails instead of skipping."""
+    """Run tox: the environments in parallel, one per core, each one's output
+    printed whole when it ends, then a summary of all; a single environment
+    named with ``-e`` runs with its output live. In CI (``CI=true``) a
+    missing interpreter fails instead of skipping."""
     python = _venv(".venv-tools", "tox>=4.22")
-    args = [python, "-m", "tox", "run"]
+    given = sys.argv[2:]
+    if _names_one_env(given):
+        args = [python, "-m", "tox", "run"]
+    else:
+        args = [python, "-m", "tox", "run-parallel", "--parallel", "auto", "--parallel-no-spinner"]  # fmt: skip
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         args.append("--skip-missing-interpreters=false")
-    _run(*args, *sys.argv[2:])
+    _run(*args, *given)
 
 
 COMMANDS = {"demo": demo, "test": test, "scale": scale}

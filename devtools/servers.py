@@ -16,8 +16,8 @@ signal to their own PID. Nothing here imports the test settings or pytest:
                      settings="project.settings", env=env, ready_path="/ceiling/") as web:
             ...  # web.url, web.port, web.pid, web.log()
 
-- ``uvicorn(app, cwd=, settings=, ...)`` answers once ``ready_path`` gets any
-  HTTP answer; ``start(name, command, url=, ready=)`` serves any other command
+- ``uvicorn(app, cwd=, settings=, ...)`` and ``daphne(...)`` answer once
+  ``ready_path`` gets any HTTP answer; ``start(name, command, url=, ready=)`` serves any other command
   that takes its port (``bench/soak.py`` serves its own process so).
 - ``redis()``: ``redis-server`` saving nothing.
 - ``postgresql()``: ``initdb`` into a temporary folder (removed on stop), then
@@ -36,7 +36,11 @@ server's PID, waits, then mirakuru kills whatever is left of its process
 group. The server runs in its own session, so Ctrl+C in a terminal reaches
 only this process, which then stops the server in order; mirakuru kills
 what is still running at interpreter exit, and on Linux the server gets its
-stop signal when the thread that started it dies, even by SIGKILL.
+stop signal when the thread that started it dies, even by SIGKILL. The server
+starts with SIGINT and SIGTERM at their defaults, whatever this process
+inherited: a shell runs a background job with SIGINT ignored (as does a CI
+runner that starts the tests so), and a server that inherited that would
+never stop on SIGINT (PostgreSQL's stop signal).
 
 The PostgreSQL run of the test suite (tox's ``py312-dj61-postgres``) is::
 
@@ -171,23 +175,37 @@ class _Executor(TCPExecutor):
     @property
     def _popen_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super()._popen_kwargs
-        if sys.platform == "linux":
-            kwargs["preexec_fn"] = partial(
-                _start_session_dying_with_parent, self._stop_signal, os.getpid()
-            )
+        kwargs["preexec_fn"] = partial(
+            _start_session_dying_with_parent, self._stop_signal, os.getpid()
+        )
         return kwargs
 
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+#: The signals a child gets at their defaults, whatever this process inherited.
+RESET_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def default_signals() -> None:
+    """In a child, before exec: SIGINT and SIGTERM back to their defaults.
+
+    An ignored signal stays ignored across exec, and Python installs no
+    KeyboardInterrupt handler for a SIGINT it starts with ignored, so a child
+    of a background job would never stop on Ctrl+C's signal. Also a
+    ``preexec_fn`` for the tests' own children."""
+    for number in RESET_SIGNALS:
+        signal.signal(number, signal.SIG_DFL)
 
 
 def _start_session_dying_with_parent(stop_signal: int, parent: int) -> None:
-    """In the child, before exec: a new session (as mirakuru does), and the stop
-    signal when the parent dies. Runs after the switch of user, which would
-    clear the death signal."""
+    """In the child, before exec: default signal dispositions, a new session
+    (as mirakuru does), and on Linux the stop signal when the parent dies. Runs
+    after the switch of user, which would clear the death signal."""
+    default_signals()
     os.setsid()
-    assert _libc is not None
+    if _libc is None:
+        return
     _libc.prctl(_PR_SET_PDEATHSIG, stop_signal)
     if os.getppid() != parent:  # the parent died before prctl
         os.kill(os.getpid(), stop_signal)
@@ -309,16 +327,50 @@ def uvicorn(
     options: Sequence[str] = (),
     port: int | None = None,
     log_path: Path | None = None,
-    python: str = sys.executable,
+    python: str | Path = sys.executable,
 ) -> Server:
     """``python -m uvicorn app *options`` from ``cwd``, with the Django settings
     module ``settings`` (this process's own is never passed on)."""
 
-    def command(port: int) -> list[str]:
+    def command(port: int) -> list[str | Path]:
         return [python, "-m", "uvicorn", app, *options, "--host", HOST, "--port", str(port)]  # fmt: skip
 
+    return _asgi_server("uvicorn", app, command, cwd, settings, env, ready_path, port, log_path)  # fmt: skip
+
+
+def daphne(
+    app: str,
+    *,
+    cwd: Path,
+    settings: str,
+    env: Mapping[str, str] | None = None,
+    ready_path: str = "/",
+    options: Sequence[str] = (),
+    port: int | None = None,
+    log_path: Path | None = None,
+    python: str | Path = sys.executable,
+) -> Server:
+    """``python -m daphne *options app``, as ``uvicorn()`` serves it."""
+
+    def command(port: int) -> list[str | Path]:
+        return [python, "-m", "daphne", *options, "-b", HOST, "-p", str(port), app]  # fmt: skip
+
+    return _asgi_server("daphne", app, command, cwd, settings, env, ready_path, port, log_path)  # fmt: skip
+
+
+def _asgi_server(
+    server: str,
+    app: str,
+    command: Command,
+    cwd: Path,
+    settings: str,
+    env: Mapping[str, str] | None,
+    ready_path: str,
+    port: int | None,
+    log_path: Path | None,
+) -> Server:
     return start(
-        f"uvicorn {app}",
+        f"{server} {app}",
         command,
         url=lambda port: f"http://{HOST}:{port}",
         ready=answers_http(ready_path),

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "async_auth_views",
     "tests",
     "tests.kin",
+    "tests.docs_app",  # the models of the docs' examples (tests/test_docs.py)
 ]
 
 MIDDLEWARE = [

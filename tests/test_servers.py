@@ -148,6 +148,8 @@ def test_a_server_ends_with_the_process_that_started_it(ending: int) -> None:
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # As from a terminal, whatever this process inherited.
+        preexec_fn=servers.default_signals,
     )
     pid = None
     try:
@@ -162,6 +164,52 @@ def test_a_server_ends_with_the_process_that_started_it(ending: int) -> None:
         starter.communicate()  # waits, and closes its stdout
         if pid is not None and not gone(pid, within=0):
             os.kill(pid, signal.SIGKILL)  # not to leak it when the test fails
+
+
+def ignored_signals(pid: int) -> set[int]:
+    """The signals process ``pid`` ignores, from its ``SigIgn`` mask."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigIgn:")).split()[1], 16)  # fmt: skip
+    return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+
+
+def test_a_server_starts_with_default_signals_whatever_its_starter_ignores() -> None:
+    """A background job of a shell starts with SIGINT ignored, and an ignored
+    signal survives exec: the server must not inherit it."""
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in servers.RESET_SIGNALS}  # fmt: skip
+    try:
+        with http_server() as server:
+            assert not ignored_signals(server.pid) & set(servers.RESET_SIGNALS)
+            pid = server.pid
+            os.kill(pid, signal.SIGINT)  # Python's default: KeyboardInterrupt
+            assert gone(pid)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_the_server_tests_pass_when_started_with_sigint_ignored() -> None:
+    """The README's test command, started as a background job of a script (as
+    some CI runners start it), inherits SIGINT ignored; these tests stop
+    servers and their starters with SIGINT, and once waited 30 s for a starter
+    that ignored it."""
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_servers.py", "-k", "not sigint_ignored"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_ignore_sigint,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "failed" not in run.stdout
+    assert time.monotonic() - started < 60, run.stdout
 
 
 def test_postgresql_runs_a_throwaway_cluster_as_a_user_it_may_run_as() -> None:
