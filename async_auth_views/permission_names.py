@@ -154,8 +154,19 @@ def _consumers() -> Iterator[type]:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if "<locals>" not in cls.__qualname__ and "permission_required" in vars(cls):
+        if "permission_required" in vars(cls) and _defined_at_module_level(cls):
             yield cls
+
+
+def _defined_at_module_level(cls: type) -> bool:
+    """Whether ``cls`` is the attribute of its name of a module imported from a
+    file: a class a project declares, not one built at run time (which lives
+    until collected) or executed into a module made in memory."""
+    module = sys.modules.get(cls.__module__)
+    return (
+        getattr(module, "__file__", None) is not None
+        and getattr(module, cls.__qualname__, None) is cls
+    )
 
 
 __all__ = [

@@ -10,7 +10,7 @@ it required in the log, as a warning when no model declares one.
 
 from __future__ import annotations
 
-import gc
+import sys
 from typing import Any
 
 from django.contrib.auth.mixins import (
@@ -170,19 +170,32 @@ class PermissionNamesCheckTests(SimpleTestCase):
 
         from async_auth_views.channels import PermissionRequiredMixin as Consumer
 
-        # As if defined at module level (a class made in a function is not
-        # looked at: the test suite makes many).
-        consumer = type(
+        # Defined at module level, as a project's consumers are (a class made
+        # in a function is not looked at: the test suite makes many).
+        module = sys.modules[__name__]
+        module.TypoConsumer = type(  # type: ignore[attr-defined]
             "TypoConsumer",
             (Consumer, AsyncWebsocketConsumer),
             {"permission_required": "auth.add_usr", "__module__": __name__},
         )
-        self.addCleanup(gc.collect)
         try:
             found = warnings_by_view()
         finally:
-            del consumer
+            del module.TypoConsumer  # type: ignore[attr-defined]
         self.assertIn("'auth.add_usr'", found["TypoConsumer"])
+
+    def test_a_consumer_made_at_run_time_is_not_looked_at(self) -> None:
+        from channels.generic.websocket import AsyncWebsocketConsumer
+
+        from async_auth_views.channels import PermissionRequiredMixin as Consumer
+
+        made = type(
+            "MadeConsumer",
+            (Consumer, AsyncWebsocketConsumer),
+            {"permission_required": "auth.add_usr", "__module__": __name__},
+        )
+        self.assertNotIn("MadeConsumer", warnings_by_view())
+        del made
 
     @override_settings(SILENCED_SYSTEM_CHECKS=[W004])
     def test_it_can_be_silenced(self) -> None:
