@@ -10,10 +10,14 @@ as loaded too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
+from django.db import router
+
+from .native import Hop, Runner, arun_native, statements
 
 if TYPE_CHECKING:
     from ._types import UserType
@@ -42,12 +46,14 @@ def loaded_group_names(user: UserType) -> frozenset[str] | None:
     return None
 
 
+def wants_group_names(user: UserType) -> bool:
+    """Whether ``load_group_names()`` would read the names of ``user``'s groups."""
+    return _decided_without_groups(user) is None and loaded_group_names(user) is None
+
+
 def load_group_names(user: UserType) -> None:
     """Read the names of ``user``'s groups in one statement, unless nothing needs them."""
-    if (
-        _decided_without_groups(user) is not None
-        or loaded_group_names(user) is not None
-    ):
+    if not wants_group_names(user):
         return
     if not hasattr(user, "groups"):
         raise ImproperlyConfigured(
@@ -58,6 +64,35 @@ def load_group_names(user: UserType) -> None:
     holder: Any = user
     names = frozenset(holder.groups.values_list("name", flat=True))
     setattr(user, GROUP_NAMES, names)
+
+
+async def afill_group_names(user: UserType, runner: Runner, using: str) -> None:
+    """``load_group_names()`` on ``runner``, a native connection to ``using``."""
+    model: Any = user.__class__
+    if not hasattr(user, "groups"):
+        raise Hop  # The hop raises the error that says what is missing.
+    group_model = model._meta.get_field("groups").related_model
+    if router.db_for_read(group_model, instance=user) != using:
+        raise Hop
+    statement = statements.group_names(model, using)
+    if statement is None:
+        raise Hop
+    params = statement.bind(runner.wrapper, user.pk)
+    rows = await runner.fetch(statement.sql, params)
+    setattr(user, GROUP_NAMES, frozenset(statements.first_column(statement, rows)))
+
+
+async def _aload_group_names_natively(user: UserType) -> bool:
+    """``load_group_names()`` with no thread hop; False when it must run in
+    the hop instead (not native mode, see ``native.arun_native()``)."""
+    if not wants_group_names(user):
+        return True
+    if not hasattr(user, "groups"):
+        return False  # The hop raises the error that says what is missing.
+    model: Any = user.__class__
+    group_model = model._meta.get_field("groups").related_model
+    using = router.db_for_read(group_model, instance=user)
+    return await arun_native(using, partial(afill_group_names, user, using=using))
 
 
 def in_any_group(user: UserType, names: Iterable[str]) -> bool:
@@ -76,6 +111,9 @@ async def ain_any_group(user: UserType, names: Iterable[str]) -> bool:
     if decided is not None:
         return decided
     loaded = loaded_group_names(user)
+    # No hop in native mode.
+    if loaded is None and await _aload_group_names_natively(user):
+        loaded = loaded_group_names(user)
     if loaded is not None:
         return not loaded.isdisjoint(names)
     return await sync_to_async(in_any_group)(user, names)
@@ -83,8 +121,10 @@ async def ain_any_group(user: UserType, names: Iterable[str]) -> bool:
 
 __all__ = [
     "GROUP_NAMES",
+    "afill_group_names",
     "ain_any_group",
     "in_any_group",
     "load_group_names",
     "loaded_group_names",
+    "wants_group_names",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -23,6 +24,7 @@ from django.db.models import QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 from .hooks import call, is_async_callable
+from .native import Hop, Runner, arun_native
 
 if TYPE_CHECKING:
     from ._types import UserType
@@ -128,22 +130,34 @@ def answers_from_permission_cache(user: UserType) -> bool:
     )
 
 
-def load_permissions(user: UserType) -> None:
-    """Fill the user's permission caches with one statement, where ``ModelBackend`` takes two.
+def wants_permissions(user: UserType) -> bool:
+    """Whether ``load_permissions()`` would read ``user``'s permissions.
 
-    Does nothing when the cache is loaded already, when no check would read it
+    Not when the cache is loaded already, when no check would read it
     (anonymous, inactive or superuser), or when other backends decide.
     """
-    if (
+    return not (
         hasattr(user, "_perm_cache")
         or not user.is_active
         or user.is_anonymous
         or getattr(user, "is_superuser", False)
         or not answers_from_permission_cache(user)
-    ):
-        return
+    )
+
+
+def load_permissions(user: UserType) -> None:
+    """Fill the user's permission caches with one statement, where ``ModelBackend`` takes two.
+
+    Does nothing unless ``wants_permissions(user)``.
+    """
+    if wants_permissions(user):
+        store_permissions(user, _permission_rows(user))
+
+
+def store_permissions(user: UserType, rows: Iterable[tuple[str, str, str]]) -> None:
+    """Fill the caches ``ModelBackend`` reads from the rows of ``permission_statement()``."""
     found: dict[str, set[str]] = {"user": set(), "group": set()}
-    for source, app_label, codename in _permission_rows(user):
+    for source, app_label, codename in rows:
         found[source].add(f"{app_label}.{codename}")
     # The caches ModelBackend's sync and async methods read (see _get_permissions).
     caches: Any = user
@@ -159,23 +173,50 @@ _statements: dict[tuple[str, str, str], tuple[str, tuple[Any, ...]]] = {}
 
 
 def _permission_rows(user: UserType) -> list[tuple[str, str, str]]:
-    """(source, app_label, codename) of each of the user's own and group permissions.
+    """(source, app_label, codename) of each of the user's own and group permissions."""
+    using = router.db_for_read(Permission, instance=user)
+    sql, params = permission_statement(user, using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[str, str, str]] = cursor.fetchall()
+    return rows
+
+
+def permission_statement(
+    user: UserType, using: str, connection: Any = None
+) -> tuple[str, list[Any]]:
+    """The statement that reads ``user``'s permissions on ``using``, and its parameters.
 
     The ORM builds the statement once per database and user model; compiling
     it costs twenty times what running it does, on every request.
+    ``connection`` (``connections[using]`` by default) prepares the user's id.
     """
     model: Any = user.__class__
-    using = router.db_for_read(Permission, instance=user)
-    connection = connections[using]
+    if connection is None:
+        connection = connections[using]
     key = (using, connection.vendor, model._meta.label)
     if key not in _statements:
         _statements[key] = _compile_permission_query(model, using)
     sql, params = _statements[key]
     user_id = model._meta.pk.get_db_prep_value(user.pk, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id if p is _USER_ID else p for p in params])
-        rows: list[tuple[str, str, str]] = cursor.fetchall()
-    return rows
+    return sql, [user_id if p is _USER_ID else p for p in params]
+
+
+async def afill_permissions(user: UserType, runner: Runner, using: str) -> None:
+    """``load_permissions()`` on ``runner``, a native connection to ``using``."""
+    if router.db_for_read(Permission, instance=user) != using:
+        raise Hop
+    sql, params = permission_statement(user, using, runner.wrapper)
+    store_permissions(user, await runner.fetch(sql, params))
+
+
+async def _aload_permissions_natively(user: UserType) -> bool:
+    """``load_permissions()`` with no thread hop; False when it must run in
+    the hop instead (not native mode, see ``native.arun_native()``)."""
+    if not wants_permissions(user):
+        return True
+    using = router.db_for_read(Permission, instance=user)
+    return await arun_native(using, partial(afill_permissions, user, using=using))
 
 
 def _compile_permission_query(model: Any, using: str) -> tuple[str, tuple[Any, ...]]:
@@ -251,6 +292,8 @@ async def ahas_perms(
         if user.is_active and getattr(user, "is_superuser", False):
             return True
         if answers_from_permission_cache(user):
+            if obj is None and not _model_backend_needs_no_query(user, obj):
+                await _aload_permissions_natively(user)  # No hop in native mode.
             if all(_model_backend_needs_no_query(user, o) for o in objs):
                 return has_perms(
                     user,
@@ -306,11 +349,15 @@ def _rule_exists(name: str) -> bool:
 
 
 __all__ = [
+    "afill_permissions",
     "ahas_perms",
     "answers_from_permission_cache",
     "declared_permissions",
     "has_perms",
     "load_permissions",
+    "permission_statement",
+    "store_permissions",
     "unawaited_async_method",
     "undeclared",
+    "wants_permissions",
 ]

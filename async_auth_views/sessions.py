@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .conf import require_setup
 from .hooks import is_overridden
+from .identity import asave_session_native
 
 
 def saves_session(request: HttpRequest) -> bool:
@@ -59,9 +60,12 @@ class SessionMiddleware(DjangoSessionMiddleware):
             self.process_request(request)
         # django-stubs types responses as HttpResponse; Django's code takes any.
         response: HttpResponse = await self.get_response(request)  # type: ignore[misc]
-        if is_overridden(self, "process_response", SessionMiddleware) or saves_session(
-            request
-        ):
+        overridden = is_overridden(self, "process_response", SessionMiddleware)
+        if not overridden and saves_session(request):
+            saved = await asave_session_native(self, request, response)
+            if saved is not None:
+                return saved
+        if overridden or saves_session(request):
             return await sync_to_async(self.process_response, thread_sensitive=True)(
                 request, response
             )

@@ -25,8 +25,11 @@ REQUIREMENTS = (
     "matplotlib",
     # PostgreSQL through psycopg 3, with Django's connection pool (Django 5.1+):
     "psycopg[binary,pool]>=3.1",
-    # The identity cache on Django's RedisCache, read with redis.asyncio:
-    "redis>=4.5",
+    # Native mode: django-async-backend's engine (Django 6.1, Python 3.12+):
+    "django-async-backend>=6.1.5",
+    # The identity cache on Django's RedisCache, read with redis.asyncio,
+    # parsed with hiredis (the redis extra):
+    "redis[hiredis]>=4.5",
     # devtools.servers, which starts the servers:
     "mirakuru>=3.0",
     "port-for>=0.7",

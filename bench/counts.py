@@ -80,6 +80,15 @@ def _install_counters() -> None:
 
     CursorWrapper.execute = counting(CursorWrapper.execute)  # type: ignore[method-assign]
     CursorWrapper.executemany = counting(CursorWrapper.executemany)  # type: ignore[method-assign]
+    try:  # django-async-backend's cursors: native mode's statements
+        from django_async_backend.db.backends.utils import AsyncCursorWrapper
+    except ImportError:
+        pass
+    else:
+        for name in ("execute", "executemany"):
+            setattr(
+                AsyncCursorWrapper, name, counting(getattr(AsyncCursorWrapper, name))
+            )
 
     original_call = SyncToAsync.__call__
 

@@ -47,6 +47,7 @@ def versions(postgresql: str) -> dict[str, str]:
         "async_auth_views": version("async-auth-views"),
         "PostgreSQL": postgresql,
         "psycopg": f"{version('psycopg')}, psycopg-pool {version('psycopg-pool')}",
+        "django-async-backend": version("django-async-backend"),
         "redis-server": redis_version,
         "redis-py": version("redis"),
         "wrk": wrk_banner.split()[1] if wrk_banner else "unknown",

@@ -27,8 +27,10 @@ AUTHENTICATED, ANONYMOUS = "authenticated", "anonymous"
 TRAFFIC = (AUTHENTICATED, ANONYMOUS)
 
 SQLITE, POSTGRESQL, POSTGRESQL_POOL = "SQLite", "PostgreSQL", "PostgreSQL + pool"
+#: The same PostgreSQL database, served by django-async-backend (native mode).
+POSTGRESQL_NATIVE = "PostgreSQL + django-async-backend (pool)"
 #: The databases, side by side in the report, in this order.
-DATABASES = (SQLITE, POSTGRESQL, POSTGRESQL_POOL)
+DATABASES = (SQLITE, POSTGRESQL, POSTGRESQL_POOL, POSTGRESQL_NATIVE)
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,12 @@ class Setup:
             "BENCH_REDIS_URL": redis_url,
         }
         if self.database != SQLITE:
+            pooled = self.database in (POSTGRESQL_POOL, POSTGRESQL_NATIVE)
             env["BENCH_DATABASE_URL"] = postgresql_url
-            env["BENCH_DB_POOL"] = "1" if self.database == POSTGRESQL_POOL else ""
+            env["BENCH_DB_POOL"] = "1" if pooled else ""
+            env["BENCH_DB_ENGINE"] = (
+                "async" if self.database == POSTGRESQL_NATIVE else ""
+            )
         return env
 
 
@@ -59,6 +65,7 @@ SETUPS = {
         Setup("sqlite-locmem", SQLITE, identity_cache="locmem"),
         Setup("postgresql", POSTGRESQL),
         Setup("postgresql-pool", POSTGRESQL_POOL),
+        Setup("postgresql-native", POSTGRESQL_NATIVE),
         # The multi-process deployment the identity-cache page recommends.
         Setup("postgresql-redis", POSTGRESQL, identity_cache="redis", processes=2),
     )
@@ -113,6 +120,7 @@ VARIANTS = (
     *_database_variants("sqlite", TRAFFIC),
     *_database_variants("postgresql", (AUTHENTICATED,)),
     *_database_variants("postgresql-pool", (AUTHENTICATED,)),
+    *_database_variants("postgresql-native", (AUTHENTICATED,)),
     Variant(CEILING, CEILING_PATH, "sqlite-locmem"),
     Variant(OURS_LOCMEM, "/ours-sessions/", "sqlite-locmem"),
     Variant(CEILING, CEILING_PATH, "postgresql-redis"),

@@ -11,12 +11,14 @@ from matrix import (
     ANONYMOUS,
     AUTHENTICATED,
     BARE_PATH,
+    CEILING,
     OURS,
     OURS_LOCMEM,
     OURS_REDIS,
     PLAIN_DJANGO,
     PLAIN_OURS,
     POSTGRESQL,
+    POSTGRESQL_NATIVE,
     POSTGRESQL_POOL,
     SETUPS,
     SQLITE,
@@ -93,6 +95,7 @@ DEFAULT_SETUP = {
     SQLITE: "sqlite",
     POSTGRESQL: "postgresql",
     POSTGRESQL_POOL: "postgresql-pool",
+    POSTGRESQL_NATIVE: "postgresql-native",
 }
 
 
@@ -177,6 +180,7 @@ def targets_of(results: Results, counts: Counts, conns: int) -> list[Target]:
     )
     redis_db = SETUPS[redis.setup].database
     return [
+        *_native_targets(results, counts, conns),
         Target(
             f"Default settings, authenticated, login + two permissions, c={conns}: "
             "req/s ÷ the best alternative's",
@@ -223,5 +227,57 @@ def targets_of(results: Results, counts: Counts, conns: int) -> list[Target]:
         Target(
             "Default settings, authenticated: hops and SQL added per request",
             "≤ 1 hop", added, 10,
+        ),
+    ]  # fmt: skip
+
+
+def _native_targets(results: Results, counts: Counts, conns: int) -> list[Target]:
+    """Issue 18's targets: native mode against the alternatives on the same
+    server (django-async-backend's engine, its pool), in the same rounds."""
+    setup = "postgresql-native"
+    database = SETUPS[setup].database
+    ours = _variant(OURS, setup)
+    best = max(
+        (_variant(a, setup) for a in ALTERNATIVES),
+        key=lambda a: statistics.median(
+            m.rps for m, _ in results[(a, AUTHENTICATED, conns)]
+        ),
+    )
+    rps = _paired(results, ours, best, conns, "rps")
+    p99 = _paired(results, ours, best, conns, "p99_ms")
+    ceiling = statistics.median(r for _, r in results[(ours, AUTHENTICATED, conns)])
+    pairs = zip(
+        results[(ours, AUTHENTICATED, conns)],
+        results[(_variant(CEILING, setup), AUTHENTICATED, conns)],
+        strict=True,
+    )
+    cpu_above = statistics.median(m.cpu_ms - c.cpu_ms for (m, _), (c, _) in pairs)
+    mine, bare = _hops(counts, ours, AUTHENTICATED)
+    hops, sql = mine["hops"] - bare["hops"], mine["sql"] - bare["sql"]
+    return [
+        Target(
+            f"Native mode, authenticated, login + two permissions, c={conns}: "
+            "req/s ÷ the best alternative's on the same server",
+            "≥ 3.0", [Cell(database, f"{rps:.2f} ({best.name})", rps >= 3.0)], 18,
+        ),
+        Target(
+            f"Native mode, same: req/s ÷ the no-auth ceiling, c={conns}",
+            "≥ 0.6", [Cell(database, f"{ceiling:.2f}", ceiling >= 0.6)], 18,
+        ),
+        Target(
+            f"Native mode, same: p99 ÷ the best alternative's, c={conns}",
+            "≤ 0.4", [Cell(database, f"{p99:.2f}", p99 <= 0.4)], 18,
+        ),
+        Target(
+            "Native mode: thread hops and SQL added by the auth path",
+            "0 hops",
+            [Cell(database, f"{hops:+d} hops, {sql:+d} SQL", hops == 0)],
+            18,
+        ),
+        Target(
+            "Native mode: server CPU per request above the ceiling's",
+            "≤ 1.0 ms",
+            [Cell(database, f"{cpu_above:.2f} ms", cpu_above <= 1.0)],
+            18,
         ),
     ]  # fmt: skip

@@ -7,6 +7,11 @@ PostgreSQL database (``postgresql://user[:password]@host:port/name``): then
 own on the same server for the servers they start. ``python -m devtools.servers
 postgresql -- pytest`` starts a throwaway server and sets the variable.
 
+The scheme ``postgresql+async://`` serves the same database with
+django-async-backend's engine (native mode, ``docs/native.rst``), and the
+query ``?pool=1`` sets its ``OPTIONS["pool"]``: ``python -m devtools.servers
+postgresql --scheme postgresql+async -- pytest``.
+
 Nothing here imports Django or psycopg at import time: settings modules and
 bench scripts import it.
 """
@@ -28,22 +33,44 @@ def suite_database_url() -> str | None:
     return os.environ.get(TEST_DATABASE_URL) or None
 
 
+#: The engine of each URL scheme.
+ENGINES = {
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "postgresql+async": "django_async_backend.db.backends.postgresql",
+}
+ASYNC_ENGINE = ENGINES["postgresql+async"]
+
+
 def django_database(url: str) -> dict[str, Any]:
-    """The ``DATABASES`` entry for a ``postgresql://`` URL."""
+    """The ``DATABASES`` entry for a ``postgresql://`` (or ``postgresql+async://``) URL."""
     parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"} or not parts.path.strip("/"):
+    if parts.scheme not in ENGINES or not parts.path.strip("/"):
         raise ValueError(
             f"A database URL looks like postgresql://user@127.0.0.1:5432/name, "
             f"not {url!r}."
         )
-    return {
-        "ENGINE": "django.db.backends.postgresql",
+    database: dict[str, Any] = {
+        "ENGINE": ENGINES[parts.scheme],
         "NAME": unquote(parts.path.strip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
     }
+    if "pool=1" in parts.query.split("&"):
+        database["OPTIONS"] = {"pool": True}
+    return database
+
+
+def is_async_engine(url: str | None) -> bool:
+    """Whether ``url`` names django-async-backend's engine (native mode)."""
+    return url is not None and urlsplit(url).scheme == "postgresql+async"
+
+
+def plain_url(url: str) -> str:
+    """``url`` as psycopg reads it: ``postgresql://``, without our query."""
+    return urlsplit(url)._replace(scheme="postgresql", query="").geturl()
 
 
 def _with_name(url: str, name: str) -> str:
@@ -58,7 +85,8 @@ def _execute(url: str, statement: str, name: str) -> None:
     from psycopg import sql
 
     query = sql.SQL(statement).format(sql.Identifier(name))
-    with psycopg.connect(_with_name(url, "postgres"), autocommit=True) as connection:
+    server = plain_url(_with_name(url, "postgres"))
+    with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(query)
 
 

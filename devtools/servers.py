@@ -69,6 +69,7 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import port_for
 from mirakuru import TCPExecutor
@@ -494,12 +495,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.servers")
     parser.add_argument("server", choices=["postgresql"])
     parser.add_argument("--env", default=TEST_DATABASE_URL, help="its URL's variable")
+    parser.add_argument(
+        "--scheme",
+        default="postgresql",
+        help="its URL's scheme: postgresql+async for django-async-backend's engine",
+    )
+    parser.add_argument("--query", default="", help="its URL's query (pool=1)")
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     args = parser.parse_args(argv)
     # A SIGTERM (tox, CI) stops the server as Ctrl+C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with postgresql() as server:
         url = create_database(server.url, "async_auth_views")
+        url = urlsplit(url)._replace(scheme=args.scheme, query=args.query).geturl()
         print(f"{server.name} on {HOST}:{server.port}: {args.env}={url}", flush=True)
         command = subprocess.run(args.command, env={**os.environ, args.env: url})
         return command.returncode

@@ -4,7 +4,7 @@
 that PostgreSQL database, with psycopg 3, instead of SQLite in memory.
 """
 
-from devtools.databases import django_database, suite_database_url
+from devtools.databases import django_database, is_async_engine, suite_database_url
 
 SECRET_KEY = "tests-secret-key-not-for-production"
 DEBUG = False
@@ -34,6 +34,9 @@ MIDDLEWARE = [
 
 if DATABASE_URL := suite_database_url():
     DATABASES = {"default": django_database(DATABASE_URL)}
+    if is_async_engine(DATABASE_URL):
+        # django-async-backend's app, as its users install it (native mode).
+        INSTALLED_APPS.append("django_async_backend")
 else:
     DATABASES = {
         "default": {

@@ -16,12 +16,14 @@ from ._changes import (
 )
 from ._engines import limits, seconds_left
 from ._entries import user_pk_string
+from ._native_save import asave_session_native
 from ._resolve import Resolution, aresolve_session, may_name_user, resolve_session
 
 __all__ = [
     "Listener",
     "Resolution",
     "aresolve_session",
+    "asave_session_native",
     "connect_receivers",
     "connect_when_enabled",
     "everyone_changed",

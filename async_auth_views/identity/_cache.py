@@ -45,6 +45,11 @@ if TYPE_CHECKING:
     from .._types import UserType
 
 
+def is_in_process(cache: BaseCache) -> bool:
+    """Whether reading ``cache`` is memory access only, safe inside the event loop."""
+    return isinstance(cache, (LocMemCache, DummyCache))
+
+
 class _DjangoReader:
     """Reads (and writes the entries of) the cache through Django's cache API,
     in two round trips: the entry, then the tokens it names."""
@@ -52,7 +57,7 @@ class _DjangoReader:
     def __init__(self, cache: BaseCache) -> None:
         self.cache = cache
         #: Reading is memory access only: safe in the event loop, no thread hop.
-        self.in_loop = isinstance(cache, (LocMemCache, DummyCache))
+        self.in_loop = is_in_process(cache)
 
     def read(self, session: SessionBase) -> CacheRead:
         """The session's valid entry, or a miss. Never raises: a failing cache

@@ -180,12 +180,19 @@ def _session_deleted(sender: Any, instance: Any, using: str, **kwargs: Any) -> N
         _notify("session_ended", instance.session_key, using=using)
 
 
-def _session_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
-    # An entry lives at most the identity timeout; only an expiry moved to
-    # within it can fall before an entry's end. Sessions saved with two weeks
-    # ahead (each request, with SESSION_SAVE_EVERY_REQUEST) send nothing.
+def session_save_announced(instance: Any) -> bool:
+    """Whether saving the session row ``instance`` is a change to announce.
+
+    An entry lives at most the identity timeout; only an expiry moved to
+    within it can fall before an entry's end. Sessions saved with two weeks
+    ahead (each request, with SESSION_SAVE_EVERY_REQUEST) send nothing.
+    """
     horizon = timezone.now() + timedelta(seconds=conf.identity_cache_timeout())
-    if instance.expire_date < horizon:
+    return bool(instance.expire_date < horizon)
+
+
+def _session_saved(sender: Any, instance: Any, using: str, **kwargs: Any) -> None:
+    if session_save_announced(instance):
         _notify("session_changed", instance.session_key, using=using)
 
 

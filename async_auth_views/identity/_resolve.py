@@ -23,6 +23,7 @@ from ..permissions import load_permissions
 from ._backends import confirmed_user, confirms_in_loop, refuse_async_hooks
 from ._cache import cached_entry, reader_for, remember, snapshot
 from ._engines import load_with_expiry
+from ._native import aresolve_native
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -119,13 +120,23 @@ async def aresolve_session(
     with_expiry: bool = False,
 ) -> Resolution:
     """See resolve_session(). One thread hop at most; none for a session with
-    no key, nor for a hit in an in-process or Redis identity cache."""
+    no key, for a hit in an in-process or Redis identity cache, nor in native
+    mode (``_native``: django-async-backend's engine, docs/native.rst)."""
     options = _Options(can_set_cookie, with_permissions, with_groups, with_expiry)
     session.accessed = True  # See _resolve_until().
     if not may_name_user(session):
         return Resolution(AnonymousUser(), None)
     cache = conf.identity_cache()
     reader = None if cache is None else reader_for(cache)
+    if cache is None:
+        native = await aresolve_native(
+            session,
+            with_permissions=options.with_permissions,
+            with_groups=options.with_groups,
+            with_expiry=options.with_expiry,
+        )
+        if native is not None:
+            return Resolution(*native)
     if cache is None or reader is None or not reader.in_loop:
         run = resolve_user_until if options.with_expiry else resolve_user
         return await sync_to_async(run)(session, options)

@@ -10,6 +10,8 @@ server:
   ``project.setup_db``).
 - ``BENCH_DB_POOL=1``: Django's psycopg connection pool (``OPTIONS: {"pool":
   True}``, its default sizes), PostgreSQL only.
+- ``BENCH_DB_ENGINE=async``: django-async-backend's engine on that database
+  (native mode, ``docs/native.rst``); with ``BENCH_DB_POOL=1``, its pool.
 - ``BENCH_IDENTITY_CACHE``: ``locmem`` or ``redis`` adds
   ``ASYNC_AUTH_IDENTITY_CACHE`` naming a ``LocMemCache``, or a ``RedisCache``
   on ``BENCH_REDIS_URL``.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from devtools.databases import django_database
+from devtools.databases import ASYNC_ENGINE, django_database
 
 SECRET_KEY = "benchmark-only-not-secret"
 DEBUG = False
@@ -45,10 +47,16 @@ def _database() -> dict[str, Any]:
             "OPTIONS": {"timeout": 20},
         }
     pool = os.environ.get("BENCH_DB_POOL") == "1"
-    return {**django_database(url), "CONN_MAX_AGE": 0, "OPTIONS": {"pool": pool}}
+    database = {**django_database(url), "CONN_MAX_AGE": 0, "OPTIONS": {"pool": pool}}
+    if ASYNC_ENGINE_ON:
+        database["ENGINE"] = ASYNC_ENGINE
+    return database
 
 
+ASYNC_ENGINE_ON = os.environ.get("BENCH_DB_ENGINE") == "async"
 DATABASES = {"default": _database()}
+if ASYNC_ENGINE_ON:
+    INSTALLED_APPS.append("django_async_backend")
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

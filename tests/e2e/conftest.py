@@ -8,7 +8,7 @@ from typing import Protocol
 
 import pytest
 
-from devtools.databases import throwaway_database
+from devtools.databases import plain_url, throwaway_database
 from devtools.servers import Server, uvicorn
 
 from . import example
@@ -74,7 +74,8 @@ def example_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         if url is None:
             env = example.site_env(tmp_path_factory.mktemp("example") / "db.sqlite3")
         else:
-            env = example.site_env(database_url=url)
+            # The example reads postgresql:// URLs only (its own engine).
+            env = example.site_env(database_url=plain_url(url))
         example.manage("migrate", "--noinput", env=env)
         example.manage("demo_users", env=env)
         yield env

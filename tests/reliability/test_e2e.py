@@ -276,7 +276,9 @@ def sessions_lost(database: dict[str, str]) -> Iterator[str]:
     if url := database.get("E2E_DATABASE_URL"):
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as connection:
+        from devtools.databases import plain_url
+
+        with psycopg.connect(plain_url(url), autocommit=True) as connection:
             connection.execute("ALTER TABLE django_session RENAME TO sessions_away")
             try:
                 yield 'relation "django_session" does not exist'
