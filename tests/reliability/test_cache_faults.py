@@ -118,8 +118,12 @@ class RedisFaultTestCase(TransactionTestCase):
         key = client.session.session_key
         assert key is not None
         self.assertEqual(changes.whoami(key, "/guarded/"), (200, user.username))
+        self.replicated()
         self.assertTrue(changes.cached(key), "the entry was not filled")
         return key
+
+    def replicated(self) -> None:
+        """Wait until what was written is readable where reads go (a replica)."""
 
     def forget_entry(self) -> None:
         """Delete alice's entry: her next request is a miss that fills it."""
@@ -504,6 +508,10 @@ class ReplicaTests(RedisFaultTestCase):
 
     def identity_location(self) -> Any:
         return self.locations
+
+    def replicated(self) -> None:
+        with self.redis.admin() as primary:  # reads go to the replica
+            self.assertEqual(primary.wait(1, 5000), 1)
 
     def owe_a_deactivation(self) -> None:
         with self.redis.paused("WRITE", seconds=3.0):
