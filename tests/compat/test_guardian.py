@@ -120,7 +120,7 @@ class ObjectPermissionTests(TestCase):
         baseline = cost_of(client, "get", "/plain/")
         for url, hops in [
             # the sync get_permission_object() and the check, in one thread
-            ("async", ["acall_hooks_then.<locals>.in_thread"]),
+            ("async", ["acall_hooks.<locals>.in_thread"]),
             ("async-lookup", ["QuerySet.get", "has_perms"]),  # aget(), then the check
         ]:
             with self.subTest(url=url):
