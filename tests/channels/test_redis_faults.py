@@ -146,10 +146,10 @@ class IdentityCacheFaultTests(SocketOnFaultyRedisTestCase):
         await self.check_lost_permission(self.redis.full())
 
     async def test_deactivation_during_a_failover_closes(self) -> None:
-        await self.check_deactivation(self.redis.paused("WRITE", seconds=3.0))
+        await self.check_deactivation(self.redis.failover())
 
     async def test_lost_permission_during_a_failover_closes(self) -> None:
-        await self.check_lost_permission(self.redis.paused("WRITE", seconds=3.0))
+        await self.check_lost_permission(self.redis.failover())
 
     async def assert_closed_without_echo(self, communicator: Any, code: int) -> None:
         message = await communicator.receive_output(timeout=1.5)

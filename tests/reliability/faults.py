@@ -10,6 +10,8 @@ answers with an error of its own.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
@@ -187,9 +189,14 @@ async def checked_test_func(self: Any) -> bool:
 HUNG: list[str] = []
 
 
+#: Seconds after which a ``CLIENT PAUSE`` a test forgot to lift ends anyway.
+SAFETY_NET = 120.0
+
+
 class FaultyRedis:
     """A real ``redis-server`` that a test puts in the states production meets:
-    full (``maxmemory``), slow (``CLIENT PAUSE``), flushed, down, restarted.
+    full (``maxmemory``), slow (``CLIENT PAUSE WRITE``, ``SIGSTOP``), flushed,
+    down, restarted.
 
     Clients keep its URL across a restart: it starts again on the same port.
     """
@@ -254,19 +261,30 @@ class FaultyRedis:
             client.execute_command("CLIENT", "PAUSE", int(seconds * 1000), mode)
 
     @contextmanager
-    def paused(self, mode: str = "ALL", seconds: float = 1.5) -> Iterator[None]:
-        """Slow: ``CLIENT PAUSE`` for ``seconds`` (``ALL`` commands, or ``WRITE``
-        ones as a failover does). The block must end within the pause; after
-        it, the pause has ended."""
-        import time
-
-        deadline = time.monotonic() + seconds
-        self.pause(mode, seconds)
-        yield
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"the block outlasted the {seconds} s pause")
-        with self.admin() as client:
-            if mode == "WRITE":
+    def failover(self) -> Iterator[None]:
+        """Writes wait for as long as the block lasts (``CLIENT PAUSE WRITE``, as
+        a failover does; reads are served), then ``CLIENT UNPAUSE``. The pause's
+        own clock is a safety net a loaded machine cannot outlast."""
+        self.pause("WRITE", seconds=SAFETY_NET)
+        try:
+            yield
+        finally:
+            with self.admin() as client:
                 client.execute_command("CLIENT", "UNPAUSE")
-            else:
-                client.ping()  # answered once the pause ends (UNPAUSE would wait too)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Every command waits for as long as the block lasts: the server's
+        process is stopped (``SIGSTOP``), as behind a long-running command or a
+        stalled host, and resumed (``SIGCONT``) after it. Connections are still
+        accepted by the kernel; replies never come. A command whose client gave
+        up runs when the server resumes, as it would behind a slow command.
+
+        ``CLIENT PAUSE ALL`` cannot do this: it ends on its own clock only (its
+        ``UNPAUSE`` waits too), which a loaded machine outlasts."""
+        pid = self.server.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
