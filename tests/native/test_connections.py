@@ -10,11 +10,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import transaction
+from django.db import connections, transaction
 
 from async_auth_views.identity import aresolve_session
 from async_auth_views.identity._native import aresolve_native
 from async_auth_views.native import pool as native_pool
+from tests.docs import block
 
 from .support import (
     needs_async_engine,
@@ -97,6 +98,31 @@ def test_concurrent_requests_share_a_pool_of_its_size(key: str) -> None:
         users, during = on_new_loop(many)
     assert {user.username for user in users} == {"alice"}
     assert during <= before + 3
+    assert server_connections(settles_at=before) == before
+
+
+def test_the_documented_settings_are_native_mode(key: str) -> None:
+    """docs/native.rst's DATABASES: the engine native mode runs on, and a pool
+    that opens no more connections than its ``max_size``."""
+    documented: dict[str, Any] = {}
+    exec(
+        block("native.rst", "django_async_backend.db.backends.postgresql").code,
+        documented,
+    )
+    default = documented["DATABASES"]["default"]
+    assert default["ENGINE"] == connections.settings["default"]["ENGINE"]
+    assert "django_async_backend" in documented["INSTALLED_APPS"]
+    size = default["OPTIONS"]["pool"]["max_size"]
+    before = server_connections()
+
+    async def many() -> tuple[list[Any], int]:
+        users = await asyncio.gather(*(resolve(key) for _ in range(size + 8)))
+        return users, await asyncio.to_thread(server_connections)
+
+    with pool_option(default["OPTIONS"]["pool"]):
+        users, during = on_new_loop(many)
+    assert {user.username for user in users} == {"alice"}
+    assert during == before + size  # not the default size (4), nor more
     assert server_connections(settles_at=before) == before
 
 
