@@ -21,11 +21,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. (?:code-block|code|sourcecode)::\s*(?P<language>\S*)\s*$")  # fmt: skip
 MARKER = re.compile(r"^\s*\.\. test:\s*(?P<marker>.*?)\s*$")
 # A paragraph line that ends with "::" and is not itself a directive.
 LITERAL = re.compile(r"^(?P<indent>\s*)(?!\.\. )(?:\S.*)?::\s*$")
+# Markdown (README.md): a fenced block, and its marker as an HTML comment.
+FENCE = re.compile(r"^```(?P<language>\S*)\s*$")
+MARKDOWN_MARKER = re.compile(r"^<!--\s*test:\s*(?P<marker>.*?)\s*-->$")
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,29 @@ def parse(page: str, text: str) -> list[Block]:
     return blocks
 
 
+def parse_markdown(page: str, text: str) -> list[Block]:
+    """Every fenced code block of the Markdown ``text`` of ``page``, in order."""
+    lines = text.splitlines()
+    blocks = []
+    start: int | None = None
+    for index, line in enumerate(lines):
+        fence = FENCE.match(line)
+        if fence and start is None:
+            start, language = index, fence.group("language")
+        elif line.startswith("```") and start is not None:
+            found = MARKDOWN_MARKER.match(lines[start - 1]) if start else None
+            code = "\n".join(lines[start + 1 : index]).strip("\n") + "\n"
+            marker = found.group("marker") if found else None
+            blocks.append(Block(page, start + 1, language, code, marker))
+            start = None
+    return blocks
+
+
 @cache
 def page_blocks(page: str) -> tuple[Block, ...]:
+    """The blocks of ``docs/<page>``, or of ``README.md``."""
+    if page == "README.md":
+        return tuple(parse_markdown(page, (ROOT / page).read_text()))
     return tuple(parse(page, (DOCS / page).read_text()))
 
 
@@ -106,7 +131,8 @@ def pages() -> list[str]:
 
 
 def all_blocks() -> list[Block]:
-    return [found for page in pages() for found in page_blocks(page)]
+    """The blocks of every page, then of ``README.md``."""
+    return [found for page in [*pages(), "README.md"] for found in page_blocks(page)]
 
 
 def block(page: str, containing: str) -> Block:

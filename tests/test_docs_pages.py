@@ -13,54 +13,18 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import async_auth_views
 from async_auth_views import conf
+from tests import docs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PACKAGE = Path(async_auth_views.__file__).parent
 DJANGO_SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
-
-
-def code_blocks(path: Path) -> list[str]:
-    """The code of every ``.. code-block::`` in an .rst file, or fenced block in a .md one."""
-    lines = path.read_text().splitlines()
-    if path.suffix == ".md":
-        blocks, current = [], None
-        for line in lines:
-            if line.startswith("```"):
-                if current is None:
-                    current = []
-                else:
-                    blocks.append("\n".join(current))
-                    current = None
-            elif current is not None:
-                current.append(line)
-        return blocks
-    blocks = []
-    for index, line in enumerate(lines):
-        if not line.lstrip().startswith(".. code-block::"):
-            continue
-        indent = len(line) - len(line.lstrip())
-        body: list[str] = []
-        for following in lines[index + 1 :]:
-            stripped = following.strip()
-            if stripped and len(following) - len(following.lstrip()) <= indent:
-                break
-            if stripped.startswith(":") and not body:
-                continue  # an option of the directive
-            body.append(following)
-        blocks.append(textwrap.dedent("\n".join(body).strip("\n")))
-    return blocks
-
-
-def pages() -> list[Path]:
-    return sorted(DOCS.glob("*.rst"))
 
 
 def check_ids_in_package() -> set[str]:
@@ -103,11 +67,7 @@ def test_the_settings_page_is_in_the_table_of_contents() -> None:
 
 def examples() -> list[tuple[str, str]]:
     """(where, code) of every example a user may copy."""
-    found = [
-        (f"{path.relative_to(ROOT)} block {n}", code)
-        for path in [*pages(), ROOT / "README.md"]
-        for n, code in enumerate(code_blocks(path), 1)
-    ]
+    found = [(block.id, block.code) for block in docs.all_blocks()]
     found += [
         (str(path.relative_to(ROOT)), path.read_text())
         for path in sorted((ROOT / "example").rglob("*.py"))
@@ -129,7 +89,8 @@ def test_no_example_installs_djangos_session_middleware() -> None:
 def test_pip_extras_are_quoted() -> None:
     """Unquoted, zsh reads ``[channels]`` as a glob and refuses the command."""
     unquoted = re.compile(r"pip install [^\"'\n]*\w\[")
-    texts = [*pages(), ROOT / "README.md", ROOT / "pyproject.toml"]
+    texts = [DOCS / page for page in docs.pages()]
+    texts += [ROOT / "README.md", ROOT / "pyproject.toml"]
     texts += sorted(PACKAGE.rglob("*.py"))
     offending = [
         f"{path.relative_to(ROOT)}: {line.strip()}"
@@ -144,7 +105,7 @@ def channels_redis_snippets() -> list[tuple[str, str]]:
     return [
         (where, code)
         for where, code in examples()
-        if "channels_redis.core.RedisChannelLayer" in code and where.startswith("docs")
+        if "channels_redis.core.RedisChannelLayer" in code and ".rst:" in where
     ]
 
 
