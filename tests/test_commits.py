@@ -29,7 +29,7 @@ from django.test import Client, TestCase, TransactionTestCase, override_settings
 
 from async_auth_views import changes
 from async_auth_views.channels import CLOSE_FORBIDDEN, PermissionRequiredMixin
-from async_auth_views.identity import _cache, _changes
+from async_auth_views.identity import _changes, _fill
 from tests import test_changes
 from tests.channels.consumers import ws_consumer
 from tests.channels.support import ChannelsTestCase
@@ -293,8 +293,8 @@ class IdentityCacheTests(TransactionTestCase):
         as the committed rows still say."""
         cache = caches["identity"]
         session = SessionStore(self.key)
-        stamp = _cache.snapshot(cache, session)
-        _cache.remember(cache, session, self.before, stamp)
+        stamp = _fill.snapshot(cache, session)
+        _fill.remember(cache, session, self.before, stamp)
         self.assertTrue(test_changes.cached(self.key), "the entry was not filled")
 
     def test_a_raising_project_callback_registered_before_ours(self) -> None:

@@ -26,7 +26,7 @@ from django.test import AsyncClient, Client, TestCase, override_settings
 from django.urls import path
 
 from async_auth_views import conf
-from async_auth_views.identity import _cache, _entries, resolve_session
+from async_auth_views.identity import _cache, _entries, _fill, resolve_session
 from async_auth_views.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from async_auth_views.views import AsyncView
 from tests.backends import ExpiringBackend, LockoutBackend, SuspendingBackend
@@ -245,10 +245,10 @@ class IdentityCacheTests(TestCase):
         self.client.force_login(self.alice)
         cache = caches["identity"]
         session = self.client.session
-        before = _cache.snapshot(cache, session)  # read before the database ...
+        before = _fill.snapshot(cache, session)  # read before the database ...
         user = User.objects.get(pk=self.alice.pk)
         self.alice.user_permissions.remove(self.permission)  # ... changed meanwhile
-        _cache.remember(cache, session, user, before)
+        _fill.remember(cache, session, user, before)
         self.assertIsNone(_cache.cached_entry(cache, session).user)
         self.assert_refused()
 
@@ -329,7 +329,7 @@ class IdentityCacheTests(TestCase):
     def test_a_session_naming_no_user_is_not_stamped(self) -> None:
         session = self.client.session
         session["something"] = "else"
-        self.assertIsNone(_cache.snapshot(caches["identity"], session))
+        self.assertIsNone(_fill.snapshot(caches["identity"], session))
         self.assertNotIn(SESSION_KEY, session)
 
 

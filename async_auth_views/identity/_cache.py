@@ -8,20 +8,14 @@ read comes before which, is in docs/internals.rst ("The identity cache").
 
 from __future__ import annotations
 
-import datetime
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.utils.crypto import constant_time_compare
 
 from .. import conf
-from ._engines import load_with_expiry, seconds_left
 from ._entries import (
     EVERYONE,
     CacheRead,
@@ -32,17 +26,14 @@ from ._entries import (
     logger,
     session_entry_key,
     session_token_key,
-    user_pk_string,
     user_token_key,
 )
-from ._owed import owe, owes, pay, settled
+from ._owed import owe, pay, settled
 from ._redis import RedisReader, redis_reader
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
     from django.core.cache.backends.base import BaseCache
-
-    from .._types import UserType
 
 
 def is_in_process(cache: BaseCache) -> bool:
@@ -58,6 +49,8 @@ class _DjangoReader:
         self.cache = cache
         #: Reading is memory access only: safe in the event loop, no thread hop.
         self.in_loop = is_in_process(cache)
+        #: So is filling an entry (asnapshot(), aremember()).
+        self.fills_in_loop = self.in_loop
 
     def read(self, session: SessionBase) -> CacheRead:
         """The session's valid entry, or a miss. Never raises: a failing cache
@@ -85,8 +78,30 @@ class _DjangoReader:
         """Store ``entry``; raises if the cache fails."""
         self.cache.set(session_entry_key(session_key), entry, timeout)
 
+    # A fill's primitives from the event loop (asnapshot(), aremember()):
+    # memory access when in_loop, else Django's async API.
 
-def reader_for(cache: BaseCache) -> _DjangoReader | RedisReader:
+    async def aget_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        if self.in_loop:
+            return self.cache.get_many(keys)
+        return await self.cache.aget_many(keys)
+
+    async def aadd(self, key: str, value: Any, timeout: int | None) -> bool:
+        if self.in_loop:
+            return self.cache.add(key, value, timeout)
+        return await self.cache.aadd(key, value, timeout)
+
+    async def awrite(self, session_key: str, entry: Entry, timeout: int) -> None:
+        if self.in_loop:
+            self.write(session_key, entry, timeout)
+        else:
+            await sync_to_async(self.write)(session_key, entry, timeout)
+
+
+Reader = _DjangoReader | RedisReader
+
+
+def reader_for(cache: BaseCache) -> Reader:
     """The one choice of how ``cache`` is read and written: in one round trip
     (also from the event loop) for a Redis cache that allows it, else through
     Django's cache API."""
@@ -105,160 +120,6 @@ def cached_entry(cache: BaseCache, session: SessionBase) -> CacheRead:
 async def acached_entry(cache: BaseCache, session: SessionBase) -> CacheRead:
     """See cached_entry(). No thread hop when ``reader_for(cache).in_loop``."""
     return await reader_for(cache).aread(session)
-
-
-def _session_token_timeout() -> int:
-    # Longer than any entry stamped with it lives; once it expires, entries
-    # that name it are misses, so it need not live forever (one per session).
-    return 2 * conf.identity_cache_timeout()
-
-
-def _tokens(cache: BaseCache, keys: Sequence[str]) -> list[str] | None:
-    """The current tokens under ``keys``, or None when any is missing."""
-    found = cache.get_many(keys)
-    if len(found) < len(keys):
-        return None
-    return [found[key] for key in keys]
-
-
-def _tokens_creating(
-    cache: BaseCache, keys: Sequence[str], timeouts: Sequence[int | None]
-) -> list[str] | None:
-    """See _tokens(); creates the missing ones first (``add()``: never replaces)."""
-    tokens = _tokens(cache, keys)
-    if tokens is None:
-        for key, timeout in zip(keys, timeouts, strict=True):
-            cache.add(key, _new_token(), timeout)
-        tokens = _tokens(cache, keys)
-    return tokens
-
-
-def _new_token() -> str:
-    return secrets.token_hex(8)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What the session and the tokens said *before* the database was read."""
-
-    session_key: str
-    user_pk: str
-    backend: str
-    session_hash: str
-    user_token: str
-    everyone_token: str
-    session_token: str = ""
-    expires_at: datetime.datetime | None = None
-
-
-def snapshot(cache: BaseCache, session: SessionBase) -> Snapshot | None:
-    """Read the tokens and the session, in that order, creating missing tokens.
-
-    The session's token (and everyone's) is read before the session is loaded,
-    and the user's before the user is: a logout or a change that lands in
-    between deletes a token this snapshot already holds. None when the session
-    names no user, was loaded before (its data may predate the tokens), the
-    cache fails, or this process owes it a deletion: then nothing is stored.
-    Take it before resolving the user, and pass it to ``remember()``.
-    """
-    session_key = session.session_key
-    if not session_key or hasattr(session, "_session_cache") or owes():
-        return None
-    try:
-        first = _tokens_creating(
-            cache,
-            [session_token_key(session_key), EVERYONE],
-            [_session_token_timeout(), None],
-        )
-    except Exception:
-        logger.warning("The identity cache could not be read.", exc_info=True)
-        return None
-    expires_at = load_with_expiry(session)
-    user_pk = _session_user_pk(session)
-    backend = session.get(BACKEND_SESSION_KEY)
-    session_hash = session.get(HASH_SESSION_KEY)
-    if (
-        first is None
-        or session.session_key != session_key
-        or user_pk is None
-        or not isinstance(backend, str)
-        or not isinstance(session_hash, str)
-    ):
-        return None
-    try:
-        user_token = _tokens_creating(cache, [user_token_key(user_pk)], [None])
-    except Exception:
-        logger.warning("The identity cache could not be read.", exc_info=True)
-        return None
-    if user_token is None:
-        return None
-    session_token, everyone_token = first
-    return Snapshot(
-        session_key,
-        user_pk,
-        backend,
-        session_hash,
-        user_token[0],
-        everyone_token,
-        session_token,
-        expires_at,
-    )
-
-
-def remember(
-    cache: BaseCache, session: SessionBase, user: UserType, before: Snapshot | None
-) -> None:
-    """Store the user ``session`` resolved to, if it is safe to serve it again.
-
-    Only a user that the session named, unchanged by the resolution (same key,
-    same stored hash), and whose hash the current ``SECRET_KEY`` gives (not a
-    fallback, whose session Django renews) is stored, for no longer than the
-    session has left; nothing while this process owes the cache a deletion.
-    """
-    if before is None or not user.is_authenticated or owes():
-        return
-    if (
-        session.session_key != before.session_key
-        or session.get(HASH_SESSION_KEY) != before.session_hash
-        or user_pk_string(user) != before.user_pk
-        or not constant_time_compare(before.session_hash, user.get_session_auth_hash())
-    ):
-        return
-    timeout = conf.identity_cache_timeout()
-    left = seconds_left(before.expires_at)
-    if left is not None:
-        timeout = min(timeout, int(left))
-    if timeout < 1:
-        return
-    entry = Entry(
-        user,
-        before.backend,
-        before.session_hash,
-        before.user_token,
-        before.everyone_token,
-        before.session_token,
-        before.expires_at,
-        session_token_key(before.session_key),
-    )
-    try:
-        reader_for(cache).write(before.session_key, entry, timeout)
-    except Exception:
-        logger.warning("The identity cache could not be written.", exc_info=True)
-
-
-def _session_user_pk(session: SessionBase) -> str | None:
-    """The user's key the session names, as ``user_pk_string()`` gives it; None
-    when it names none, or a value the user model's key field refuses (then
-    Django's ``get_user()`` decides, and nothing is stored)."""
-    from django.core.exceptions import ValidationError
-
-    value = session.get(SESSION_KEY)
-    if value is None:
-        return None
-    try:
-        return user_pk_string(value)
-    except ValidationError:
-        return None
 
 
 def forget_session(session_key: str) -> None:

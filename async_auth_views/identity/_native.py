@@ -36,6 +36,8 @@ from ..native import (
 )
 from ..permissions import afill_permissions, wants_permissions
 from . import _native_sessions as sessions
+from ._cache import Reader
+from ._fill import aremember, asnapshot
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -77,6 +79,51 @@ async def aresolve_native(
             )
     except (Hop, SynchronousOnlyOperation):
         return None
+
+
+async def aresolve_native_filling(
+    session: SessionBase,
+    reader: Reader,
+    *,
+    with_groups: bool = False,
+    with_expiry: bool = False,
+) -> Resolved | None:
+    """``aresolve_native()`` for an identity-cache miss, filling the entry as
+    the thread hop's ``_resolve.resolve_user_until()`` does, in the same order:
+    the tokens read before the session is loaded, the user's token before the
+    user is read (``_fill.asnapshot()``), the entry stored after
+    (``_fill.aremember()``), with ``reader``'s async primitives. None to
+    take the thread hop instead, as ``aresolve_native()`` says, or when
+    ``reader`` cannot fill from the event loop.
+    """
+    store = db_session_store(session)
+    if store is None or not reader.fills_in_loop or caller_thread_waits():
+        return None
+    using = router.db_for_read(store.model)  # type: ignore[attr-defined]
+    if async_engine(using) is None:
+        return None
+    loaded: list[datetime.datetime | None] = []
+    try:
+        async with borrowed(using) as runner:
+
+            async def load() -> datetime.datetime | None:
+                expiry = await sessions.aload(store, runner, using)
+                if expiry is None:  # From cached_db's cache: its row says.
+                    expiry = await sessions.aexpiry(store, runner, using)
+                loaded.append(expiry)
+                return expiry
+
+            before = await asnapshot(reader, store, load)
+            # An entry holds the permissions: loaded whenever it is filled.
+            user, expiry = await _resolve(
+                store, runner, using, True, with_groups, with_expiry and not loaded
+            )
+    except (Hop, SynchronousOnlyOperation):
+        return None
+    await aremember(reader, store, user, before)
+    if not (with_expiry and user.is_authenticated):
+        return user, None
+    return user, (loaded[0] if loaded else expiry)
 
 
 async def _resolve(

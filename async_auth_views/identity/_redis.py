@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -234,6 +234,56 @@ class RedisReader:
                 ex=timeout,
             )
             pipe.execute()
+
+    # A fill's primitives from the event loop (_fill.asnapshot(),
+    # _fill.aremember()), with the asyncio client on the server Django writes
+    # to, keys and values as Django's RedisCache makes them.
+
+    @property
+    def fills_in_loop(self) -> bool:
+        """Whether ``aadd()`` is Django's ``add()`` (not a subclass's own)."""
+        return type(self.cache).add is RedisCache.add
+
+    async def aget_many(self, keys: Sequence[str]) -> dict[str, Any]:
+        """``cache.get_many(keys)``."""
+        made = {self.cache.make_and_validate_key(key): key for key in keys}
+        client = await self._client(write=True)
+        values = await client.mget(list(made))
+        return {
+            made[key]: self._loads(value)
+            for key, value in zip(made, values, strict=True)
+            if value is not None
+        }
+
+    async def aadd(self, key: str, value: Any, timeout: int | None) -> bool:
+        """``cache.add(key, value, timeout)``."""
+        made = self.cache.make_and_validate_key(key)
+        backend_timeout = self.cache.get_backend_timeout(timeout)
+        dumped = self._django_client._serializer.dumps(value)  # type: ignore[attr-defined]
+        client = await self._client(write=True)
+        if backend_timeout == 0:  # Django's: added, then expired at once.
+            added = bool(await client.set(made, dumped, nx=True))
+            if added:
+                await client.delete(made)
+            return added
+        return bool(await client.set(made, dumped, ex=backend_timeout, nx=True))
+
+    async def awrite(self, session_key: str, entry: Entry, timeout: int) -> None:
+        """See write()."""
+        make_key = self.cache.make_and_validate_key
+        client = await self._client(write=True)
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.set(
+                make_key(session_entry_key(session_key)),
+                self._django_client._serializer.dumps(entry),  # type: ignore[attr-defined]
+                ex=timeout,
+            )
+            pipe.set(
+                make_key(entry_token_pointer_key(session_key)),
+                make_key(entry_user_token_key(entry)),
+                ex=timeout,
+            )
+            await pipe.execute()
 
 
 def redis_reader(cache: object) -> RedisReader | None:

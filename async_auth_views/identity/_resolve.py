@@ -21,9 +21,10 @@ from .. import conf
 from ..groups import load_group_names
 from ..permissions import load_permissions
 from ._backends import confirmed_user, confirms_in_loop, refuse_async_hooks
-from ._cache import cached_entry, reader_for, remember, snapshot
+from ._cache import cached_entry, reader_for
 from ._engines import load_with_expiry
-from ._native import aresolve_native
+from ._fill import remember, snapshot
+from ._native import aresolve_native, aresolve_native_filling
 
 if TYPE_CHECKING:
     from django.contrib.sessions.backends.base import SessionBase
@@ -128,37 +129,53 @@ async def aresolve_session(
         return Resolution(AnonymousUser(), None)
     cache = conf.identity_cache()
     reader = None if cache is None else reader_for(cache)
-    if cache is None:
+    if cache is not None and (reader is None or not reader.in_loop):
+        # Read in the thread, as everything after it.
+        run = resolve_user_until if options.with_expiry else resolve_user
+        return await sync_to_async(run)(session, options)
+    fill = None
+    if cache is not None and reader is not None:
+        read = await reader.aread(session)
+        entry = read.entry
+        if entry is not None:
+            if not confirms_in_loop(entry.backend):
+                # The backend's own hooks may query: confirmed in the thread,
+                # which goes on to the database if they refuse.
+                return _kept(
+                    await sync_to_async(_served_or_resolved)(
+                        entry, session, cache, options
+                    ),
+                    options,
+                )
+            user = confirmed_user(entry)
+            if user is not None:
+                return _kept(Resolution(user, entry.expires_at), options)
+        # A miss: to the database, filling the entry unless the cache just
+        # failed (that was logged; not tried twice).
+        fill = None if read.failed else reader
+    if fill is None:
         native = await aresolve_native(
             session,
             with_permissions=options.with_permissions,
             with_groups=options.with_groups,
             with_expiry=options.with_expiry,
         )
-        if native is not None:
-            return Resolution(*native)
-    if cache is None or reader is None or not reader.in_loop:
+    else:
+        native = await aresolve_native_filling(
+            session,
+            fill,
+            with_groups=options.with_groups,
+            with_expiry=options.with_expiry,
+        )
+    if native is not None:
+        return Resolution(*native)
+    if cache is None:
         run = resolve_user_until if options.with_expiry else resolve_user
         return await sync_to_async(run)(session, options)
-    read = await reader.aread(session)
-    entry = read.entry
-    if entry is not None:
-        if not confirms_in_loop(entry.backend):
-            # The backend's own hooks may query: confirmed in the thread,
-            # which goes on to the database if they refuse.
-            return _kept(
-                await sync_to_async(_served_or_resolved)(
-                    entry, session, cache, options
-                ),
-                options,
-            )
-        user = confirmed_user(entry)
-        if user is not None:
-            return _kept(Resolution(user, entry.expires_at), options)
-    # A miss: the thread goes straight to the database, and fills the entry
-    # unless the cache just failed (that was logged; not tried twice).
-    fill = None if read.failed else cache
-    return _kept(await sync_to_async(_resolve)(session, fill, options), options)
+    cache_to_fill = None if fill is None else cache
+    return _kept(
+        await sync_to_async(_resolve)(session, cache_to_fill, options), options
+    )
 
 
 @dataclass(frozen=True)
