@@ -220,20 +220,26 @@ class RedisReader:
     def write(self, session_key: str, entry: Entry, timeout: int) -> None:
         """Write ``entry`` and its pointer, both or neither (``MULTI``), as
         Django's ``set()`` would write the entry alone. Raises if Redis fails."""
-        make_key = self.cache.make_and_validate_key
         client = self._django_client.get_client(None, write=True)
         with client.pipeline(transaction=True) as pipe:
-            pipe.set(
+            for key, value in self._entry_values(session_key, entry):
+                pipe.set(key, value, ex=timeout)
+            pipe.execute()
+
+    def _entry_values(self, session_key: str, entry: Entry) -> list[tuple[str, Any]]:
+        """The keys and values an entry is written as: itself, and its pointer
+        to the user's token."""
+        make_key = self.cache.make_and_validate_key
+        return [
+            (
                 make_key(session_entry_key(session_key)),
                 self._django_client._serializer.dumps(entry),  # type: ignore[attr-defined]
-                ex=timeout,
-            )
-            pipe.set(
+            ),
+            (
                 make_key(entry_token_pointer_key(session_key)),
                 make_key(entry_user_token_key(entry)),
-                ex=timeout,
-            )
-            pipe.execute()
+            ),
+        ]
 
     # A fill's primitives from the event loop (_fill.asnapshot(),
     # _fill.aremember()), with the asyncio client on the server Django writes
@@ -270,19 +276,10 @@ class RedisReader:
 
     async def awrite(self, session_key: str, entry: Entry, timeout: int) -> None:
         """See write()."""
-        make_key = self.cache.make_and_validate_key
         client = await self._client(write=True)
         async with client.pipeline(transaction=True) as pipe:
-            pipe.set(
-                make_key(session_entry_key(session_key)),
-                self._django_client._serializer.dumps(entry),  # type: ignore[attr-defined]
-                ex=timeout,
-            )
-            pipe.set(
-                make_key(entry_token_pointer_key(session_key)),
-                make_key(entry_user_token_key(entry)),
-                ex=timeout,
-            )
+            for key, value in self._entry_values(session_key, entry):
+                pipe.set(key, value, ex=timeout)
             await pipe.execute()
 
 
